@@ -1,0 +1,64 @@
+// The interface every database driver implements: a Driver makes Connections; a Connection
+// runs statements and returns Arrow results. Drivers know nothing of pools or Python.
+#pragma once
+
+#include <asio.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "dbpool/config.hpp"
+#include "dbpool/error.hpp"
+#include "dbpool/result.hpp"
+#include "dbpool/value.hpp"
+#include "runtime/cancel.hpp"
+#include "runtime/runtime.hpp"
+
+namespace dbpool {
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+
+  /// Runs one statement with bound parameters. A statement that returns rows gives
+  /// schema + batches (types from the column metadata); any other gives rows_affected.
+  /// Throws DbError: kQuery (with SQLSTATE where known), kConnection when the connection
+  /// broke (IsBroken() is then true), kDataConversion naming the column, kCancelled when
+  /// `cancel` fired (the driver cancels the statement on the server and leaves the
+  /// connection clean, or marks it broken).
+  virtual asio::awaitable<QueryResult> Query(std::string sql, Params params,
+                                             CancelTokenPtr cancel) = 0;
+
+  /// Like Query but for statements whose rows are not wanted: returns rows affected.
+  virtual asio::awaitable<int64_t> Execute(std::string sql, Params params,
+                                           CancelTokenPtr cancel) = 0;
+
+  virtual asio::awaitable<void> Begin() = 0;
+  virtual asio::awaitable<void> Commit() = 0;
+  virtual asio::awaitable<void> Rollback() = 0;
+
+  /// A cheap round trip proving the connection works; throws kConnection if not.
+  virtual asio::awaitable<void> Ping() = 0;
+
+  /// True once the connection can no longer be used (socket closed, protocol desync).
+  virtual bool IsBroken() const = 0;
+  /// True while a transaction is open (also after an error inside it).
+  virtual bool InTransaction() const = 0;
+  /// The server's id for this session (PostgreSQL backend pid), 0 when there is none.
+  virtual int64_t ServerSessionId() const { return 0; }
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  /// Opens a connection; fails with kConnection within config.connect_timeout, naming the
+  /// host (never the password).
+  virtual asio::awaitable<std::unique_ptr<Connection>> Connect(ConnectionConfig config) = 0;
+};
+
+/// The driver for a normalised db_type ("postgresql", "sqlite"); throws DbError(kConfig)
+/// naming the unknown db_type. Adding a database = one folder + one line in factory.cpp.
+std::shared_ptr<Driver> MakeDriver(const std::string& db_type, Runtime& runtime);
+
+}  // namespace dbpool
