@@ -1,0 +1,24 @@
+// A snapshot of one pool's counts, as returned by get_pool_status and named in timeouts.
+#pragma once
+
+#include <string>
+
+namespace dbpool {
+
+struct PoolStatus {
+  std::string pool_id;
+  std::string db_type;
+  int size = 0;        ///< open connections (idle + in use)
+  int idle = 0;
+  int in_use = 0;
+  int waiting = 0;     ///< callers queued for a connection
+  int pending = 0;     ///< connections being opened
+  int min_connections = 0;
+  int max_connections = 0;
+  bool closed = false;
+
+  /// "size=3, idle=0, in_use=3, waiting=7, min=1, max=3"
+  std::string Counts() const;
+};
+
+}  // namespace dbpool

@@ -1,0 +1,86 @@
+"""Bridge between engine completions and asyncio futures, one per running event loop.
+
+The engine pushes finished operations into a Notifier (an eventfd); the loop watches it
+with add_reader and settles every finished future in one callback, so many completions
+cost one wake-up. The loop is looked up at each call: a DatabasePool is not tied to the
+loop it was created on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any, Callable
+
+from . import _core
+from .errors import from_engine
+
+# How long a cancelled call waits for the engine to confirm the server-side cancel (the
+# connection is back in the pool by then). Past this the caller is released anyway.
+_CANCEL_CONFIRM_TIMEOUT = 10.0
+
+
+class _LoopBridge:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.notifier = _core.Notifier()
+        self.futures: dict[int, asyncio.Future[Any]] = {}
+        loop.add_reader(self.notifier.fileno(), self._drain)
+
+    def _drain(self) -> None:
+        for op_id, ok, value in self.notifier.drain():
+            future = self.futures.pop(op_id, None)
+            if future is None or future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            elif value[0] == "CancelledError":
+                future.cancel(value[5])
+            else:
+                future.set_exception(from_engine(value))
+
+
+_bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBridge]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _bridge() -> tuple[asyncio.AbstractEventLoop, _LoopBridge]:
+    loop = asyncio.get_running_loop()
+    bridge = _bridges.get(loop)
+    if bridge is None:
+        bridge = _bridges[loop] = _LoopBridge(loop)
+    return loop, bridge
+
+
+def start(call: Callable[..., Any], *args: Any) -> Any:
+    """Calls an engine method synchronously, mapping its errors to db_pool exceptions."""
+    try:
+        return call(*args)
+    except _core.EngineError as error:
+        raise from_engine(error.args) from None
+
+
+async def run(call: Callable[..., Any], *args: Any) -> Any:
+    """Starts engine operation `call(notifier, *args)` and awaits its completion.
+
+    Cancelling the awaiting task cancels the operation in the engine (the query is
+    cancelled on the server) and waits for that to finish before re-raising, so the
+    connection is back in its pool when the CancelledError reaches the caller.
+    """
+    loop, bridge = _bridge()
+    operation = start(call, bridge.notifier, *args)
+    future = loop.create_future()
+    bridge.futures[operation.id] = future
+    try:
+        return await future
+    except asyncio.CancelledError:
+        if operation.id not in bridge.futures:
+            raise  # the engine itself reported the cancellation: nothing left to undo
+        operation.cancel()
+        confirmed = loop.create_future()
+        bridge.futures[operation.id] = confirmed
+        try:
+            await asyncio.wait_for(asyncio.shield(confirmed), _CANCEL_CONFIRM_TIMEOUT)
+        except BaseException:  # noqa: BLE001 - the outcome no longer matters to the caller
+            pass
+        raise

@@ -1,0 +1,217 @@
+"""DatabasePool: the asyncio face of the engine. Queries return Polars DataFrames."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import uuid
+from typing import Any, Iterable, Mapping, Sequence
+
+import polars as pl
+
+from . import _bridge, _core
+from .errors import ConfigError, PoolClosedError
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+# Keyword arguments of create_pool that are pool/connection fields (everything else given
+# as a keyword becomes a driver option, e.g. sslmode=..., busy_timeout=...).
+_FIELDS = (
+    "db_type",
+    "host",
+    "port",
+    "database",
+    "username",
+    "password",
+    "min_connections",
+    "max_connections",
+    "acquire_timeout",
+    "connect_timeout",
+    "idle_timeout",
+    "max_lifetime",
+)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _normalise(value: Any) -> Any:
+    """Turns values the engine has no binary form for into their exact text form."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes, bytearray, memoryview)):
+        return value
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if isinstance(value, _dt.timedelta):
+        return f"{value.total_seconds()} seconds"
+    return value  # the engine raises a TypeError naming the parameter
+
+
+def _params(params: Params) -> Any:
+    if params is None:
+        return None
+    if isinstance(params, Mapping):
+        return {str(k): _normalise(v) for k, v in params.items()}
+    if isinstance(params, (str, bytes)):
+        raise TypeError("params must be a list, a tuple or a dict, not a single str/bytes")
+    return [_normalise(v) for v in params]
+
+
+def _frame(result: Any) -> pl.DataFrame:
+    if result.rows_affected >= 0:
+        return pl.DataFrame({"rows_affected": [result.rows_affected]}, schema={"rows_affected": pl.Int64})
+    return pl.DataFrame(result)
+
+
+class Transaction:
+    """An open transaction on one borrowed connection (see DatabasePool.transaction)."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+
+    async def query(self, sql: str, params: Params = None) -> pl.DataFrame:
+        return _frame(await _bridge.run(self._core.query, sql, _params(params)))
+
+    async def execute(self, sql: str, params: Params = None) -> int:
+        return await _bridge.run(self._core.execute, sql, _params(params))
+
+    async def commit(self) -> None:
+        await _bridge.run(self._core.commit)
+
+    async def rollback(self) -> None:
+        await _bridge.run(self._core.rollback)
+
+
+class _TransactionContext:
+    def __init__(self, pool: "DatabasePool", pool_id: str) -> None:
+        self._pool = pool
+        self._pool_id = pool_id
+        self._tx: Transaction | None = None
+
+    async def __aenter__(self) -> Transaction:
+        self._pool._check_open()
+        core = await _bridge.run(self._pool._engine.begin, self._pool_id)
+        self._tx = Transaction(core)
+        return self._tx
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._tx is not None
+        if self._tx._core.finished:
+            return  # committed or rolled back explicitly inside the block
+        if exc_type is None:
+            await self._tx.commit()
+        else:
+            await self._tx.rollback()
+
+
+class DatabasePool:
+    """A set of named connection pools, one per database.
+
+    Use as ``async with DatabasePool() as pool:`` or call ``await pool.close()``.
+    """
+
+    def __init__(self) -> None:
+        self._engine = _core.Engine()
+        self._closed = False
+
+    async def __aenter__(self) -> "DatabasePool":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise PoolClosedError("this DatabasePool is closed")
+
+    async def create_pool(
+        self,
+        pool_id: str,
+        *,
+        url: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        env_prefix: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Creates pool ``pool_id`` and opens its ``min_connections``.
+
+        The configuration comes from ``url`` (postgresql://user:pass@host:port/db?opt=...,
+        sqlite:///path/to/file.db, sqlite::memory:), a ``config`` dict, the environment
+        (``env_prefix``, e.g. "DB_POOL_" reads DB_POOL_URL, DB_POOL_MAX_CONNECTIONS...) and
+        keyword arguments (db_type, host, port, database, username, password,
+        min_connections, max_connections, acquire_timeout, connect_timeout, idle_timeout,
+        max_lifetime; durations in seconds). Later sources override earlier ones; other
+        keywords are passed to the driver as options (e.g. sslmode="require").
+        """
+        self._check_open()
+        if not isinstance(pool_id, str):
+            raise ConfigError("pool_id: must be a str")
+        values: dict[str, str] = {}
+        if url is not None:
+            values["url"] = url
+        for source in (config or {}, kwargs):
+            for key, value in source.items():
+                if value is not None:
+                    values[str(key)] = _text(value)
+        await _bridge.run(self._engine.create_pool, pool_id, values, env_prefix)
+
+    async def remove_pool(self, pool_id: str, timeout: float = 30.0) -> None:
+        """Closes pool ``pool_id`` (waiting up to ``timeout`` s for borrowed connections)."""
+        self._check_open()
+        await _bridge.run(self._engine.remove_pool, pool_id, float(timeout))
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Closes every pool. Later calls raise PoolClosedError."""
+        if self._closed:
+            return
+        self._closed = True
+        await _bridge.run(self._engine.close, float(timeout))
+
+    async def query(self, pool_id: str, sql: str, params: Params = None) -> pl.DataFrame:
+        """Runs ``sql`` with bound ``params`` ($1.. for PostgreSQL, ? or :name for SQLite)."""
+        self._check_open()
+        return _frame(await _bridge.run(self._engine.query, pool_id, sql, _params(params)))
+
+    async def query_arrow(self, pool_id: str, sql: str, params: Params = None) -> Any:
+        """Like query() but returns the Arrow result itself (``__arrow_c_stream__``) for
+        pyarrow (``pa.table(r)``), duckdb or pandas users."""
+        self._check_open()
+        return await _bridge.run(self._engine.query, pool_id, sql, _params(params))
+
+    async def execute(self, pool_id: str, sql: str, params: Params = None) -> int:
+        """Runs a statement and returns the number of rows it affected."""
+        self._check_open()
+        return await _bridge.run(self._engine.execute, pool_id, sql, _params(params))
+
+    async def execute_batch(self, pool_id: str, sqls: Iterable[str]) -> list[pl.DataFrame]:
+        """Runs the statements in order on one connection; one DataFrame each (a statement
+        without rows gives a one-row frame with column ``rows_affected``)."""
+        self._check_open()
+        results = await _bridge.run(self._engine.execute_batch, pool_id, list(sqls))
+        return [_frame(r) for r in results]
+
+    async def execute_transaction(self, pool_id: str, sqls: Iterable[str]) -> list[int]:
+        """Runs the statements in one transaction (all or nothing); rows affected by each."""
+        self._check_open()
+        return await _bridge.run(self._engine.execute_transaction, pool_id, list(sqls))
+
+    def transaction(self, pool_id: str) -> _TransactionContext:
+        """``async with pool.transaction(id) as tx:`` commits on success, rolls back on error."""
+        return _TransactionContext(self, pool_id)
+
+    def get_pool_status(self, pool_id: str) -> dict[str, Any]:
+        """Counts of pool ``pool_id``: size, idle, in_use, waiting, pending, min/max, and its
+        URL with the password redacted."""
+        self._check_open()
+        return _bridge.start(self._engine.status, pool_id)
+
+    def list_pools(self) -> list[str]:
+        return list(self._engine.list_pools())
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"pools={self.list_pools()}"
+        return f"<DatabasePool {state}>"

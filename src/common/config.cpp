@@ -1,0 +1,278 @@
+// PoolConfig parsing (URL, key/value map, environment), validation and redaction.
+#include "dbpool/config.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <set>
+
+#include "dbpool/error.hpp"
+
+namespace dbpool {
+namespace {
+
+[[noreturn]] void Fail(const std::string& field, const std::string& reason) {
+  throw DbError(ErrorKind::kConfig, field + ": " + reason);
+}
+
+std::string NormaliseDbType(std::string_view type) {
+  std::string t(type);
+  for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (t == "postgres" || t == "postgresql" || t == "pg" || t == "pgsql") return "postgresql";
+  if (t == "sqlite" || t == "sqlite3") return "sqlite";
+  return t;  // unknown types are rejected by the driver factory, which knows the full list
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string PercentDecode(std::string_view text, const char* field) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%') {
+      if (i + 2 >= text.size()) Fail(field, "truncated %-escape in URL");
+      int hi = HexValue(text[i + 1]);
+      int lo = HexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) Fail(field, "invalid %-escape in URL");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(text[i]);
+    }
+  }
+  return out;
+}
+
+std::string PercentEncode(std::string_view text) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '/') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+int64_t ParseInt(const std::string& field, const std::string& text, int64_t min, int64_t max) {
+  errno = 0;
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE) {
+    Fail(field, "expected an integer, got '" + text + "'");
+  }
+  if (v < min || v > max) {
+    Fail(field, "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                    ", got " + text);
+  }
+  return v;
+}
+
+double ParseSeconds(const std::string& field, const std::string& text) {
+  char* end = nullptr;
+  double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(v)) {
+    Fail(field, "expected a number of seconds, got '" + text + "'");
+  }
+  if (v < 0) Fail(field, "must not be negative, got " + text);
+  return v;
+}
+
+bool IsSecretKey(const std::string& key) {
+  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+         key.find("token") != std::string::npos;
+}
+
+// Applies one key to the config; returns false if it is not a pool/connection field.
+bool ApplyField(PoolConfig& c, const std::string& key, const std::string& value) {
+  if (key == "db_type") c.connection.db_type = NormaliseDbType(value);
+  else if (key == "host") c.connection.host = value;
+  else if (key == "port") c.connection.port = static_cast<uint16_t>(ParseInt("port", value, 1, 65535));
+  else if (key == "database" || key == "dbname") c.connection.database = value;
+  else if (key == "username" || key == "user") c.connection.username = value;
+  else if (key == "password") c.connection.password = value;
+  else if (key == "connect_timeout") c.connection.connect_timeout = ParseSeconds(key, value);
+  else if (key == "min_connections") c.min_connections = static_cast<int>(ParseInt(key, value, 0, 100000));
+  else if (key == "max_connections") c.max_connections = static_cast<int>(ParseInt(key, value, 0, 100000));
+  else if (key == "acquire_timeout") c.acquire_timeout = ParseSeconds(key, value);
+  else if (key == "idle_timeout") c.idle_timeout = ParseSeconds(key, value);
+  else if (key == "max_lifetime") c.max_lifetime = ParseSeconds(key, value);
+  else return false;
+  return true;
+}
+
+const char* const kMapKeys[] = {"url", "db_type", "host", "port", "database", "username",
+                                "password", "min_connections", "max_connections",
+                                "acquire_timeout", "connect_timeout", "idle_timeout",
+                                "max_lifetime"};
+
+void ParseQuery(PoolConfig& c, std::string_view query) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) Fail("url", "query parameter '" + std::string(pair) + "' has no value");
+    std::string key = PercentDecode(pair.substr(0, eq), "url");
+    std::string value = PercentDecode(pair.substr(eq + 1), "url");
+    if (!ApplyField(c, key, value)) c.connection.options[key] = value;
+  }
+}
+
+PoolConfig ParseSqliteUrl(std::string_view rest, PoolConfig c) {
+  // sqlite::memory:, sqlite://:memory:, sqlite:///abs/path, sqlite://relative/path,
+  // sqlite:relative.db; a query string may follow.
+  std::string_view path = rest;
+  size_t q = path.find('?');
+  std::string_view query;
+  if (q != std::string_view::npos) {
+    query = path.substr(q + 1);
+    path = path.substr(0, q);
+  }
+  if (path.substr(0, 2) == "//") path.remove_prefix(2);
+  if (path.empty()) Fail("url", "sqlite URL needs a file path or :memory: (e.g. sqlite:///tmp/app.db)");
+  c.connection.database = PercentDecode(path, "url");
+  ParseQuery(c, query);
+  return c;
+}
+
+}  // namespace
+
+PoolConfig PoolConfig::FromUrl(std::string_view url) {
+  PoolConfig c;
+  size_t colon = url.find(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    Fail("url", "not a database URL (expected scheme://...), got a string without a scheme");
+  }
+  std::string scheme(url.substr(0, colon));
+  c.connection.db_type = NormaliseDbType(scheme);
+  std::string_view rest = url.substr(colon + 1);
+  if (c.connection.db_type == "sqlite") return ParseSqliteUrl(rest, c);
+  if (rest.substr(0, 2) != "//") Fail("url", "expected '" + scheme + "://' at the start");
+  rest.remove_prefix(2);
+
+  size_t q = rest.find('?');
+  std::string_view query = q == std::string_view::npos ? std::string_view{} : rest.substr(q + 1);
+  rest = rest.substr(0, q);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  if (slash != std::string_view::npos) c.connection.database = PercentDecode(rest.substr(slash + 1), "url");
+
+  size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    size_t pc = userinfo.find(':');
+    c.connection.username = PercentDecode(userinfo.substr(0, pc), "url");
+    if (pc != std::string_view::npos) c.connection.password = PercentDecode(userinfo.substr(pc + 1), "url");
+  }
+  // host[:port], [v6]:port; a comma list of hosts is passed to the driver unchanged.
+  std::string_view host = authority;
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) Fail("url", "unterminated '[' in IPv6 host");
+    port = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!port.empty()) {
+      if (port.front() != ':') Fail("url", "unexpected text after IPv6 host");
+      port.remove_prefix(1);
+    }
+  } else if (host.find(',') == std::string_view::npos) {
+    size_t pc = host.rfind(':');
+    if (pc != std::string_view::npos) {
+      port = host.substr(pc + 1);
+      host = host.substr(0, pc);
+    }
+  }
+  c.connection.host = PercentDecode(host, "url");
+  if (!port.empty()) c.connection.port = static_cast<uint16_t>(ParseInt("port", std::string(port), 1, 65535));
+  ParseQuery(c, query);
+  return c;
+}
+
+PoolConfig PoolConfig::FromMap(const std::map<std::string, std::string>& values) {
+  PoolConfig c;
+  if (auto it = values.find("url"); it != values.end() && !it->second.empty()) c = FromUrl(it->second);
+  for (const auto& [key, value] : values) {
+    if (key == "url") continue;
+    if (!ApplyField(c, key, value)) c.connection.options[key] = value;
+  }
+  return c;
+}
+
+PoolConfig PoolConfig::FromEnv(std::string_view prefix) {
+  std::map<std::string, std::string> values;
+  for (const char* key : kMapKeys) {
+    std::string name(prefix);
+    for (const char* p = key; *p; ++p) name.push_back(static_cast<char>(std::toupper(*p)));
+    if (const char* v = std::getenv(name.c_str())) values[key] = v;
+  }
+  if (values.empty()) {
+    Fail(std::string(prefix) + "URL", "no configuration found in the environment (set " +
+                                          std::string(prefix) + "URL or " +
+                                          std::string(prefix) + "DB_TYPE)");
+  }
+  return FromMap(values);
+}
+
+void PoolConfig::Validate() const {
+  const auto& c = connection;
+  if (c.db_type.empty()) Fail("db_type", "missing (give a URL or db_type)");
+  if (c.db_type == "sqlite") {
+    if (c.database.empty()) Fail("database", "SQLite needs a file path or ':memory:'");
+  } else if (c.host.empty() && c.db_type != "postgresql") {
+    Fail("host", "missing");
+  }
+  if (max_connections < 1) Fail("max_connections", "must be at least 1, got " + std::to_string(max_connections));
+  if (min_connections < 0) Fail("min_connections", "must not be negative");
+  if (min_connections > max_connections) {
+    Fail("min_connections", "(" + std::to_string(min_connections) +
+                                ") must not exceed max_connections (" +
+                                std::to_string(max_connections) + ")");
+  }
+  if (!(acquire_timeout > 0)) Fail("acquire_timeout", "must be greater than 0 seconds");
+  if (!(c.connect_timeout > 0)) Fail("connect_timeout", "must be greater than 0 seconds");
+  if (idle_timeout < 0) Fail("idle_timeout", "must not be negative");
+  if (max_lifetime < 0) Fail("max_lifetime", "must not be negative");
+}
+
+std::string ConnectionConfig::Redacted() const {
+  std::string out = db_type + "://";
+  if (db_type == "sqlite") return out + (database == ":memory:" ? ":memory:" : "/" + database);
+  if (!username.empty()) {
+    out += PercentEncode(username);
+    if (!password.empty()) out += ":***";
+    out += "@";
+  }
+  out += host.find(':') != std::string::npos && host.find(',') == std::string::npos ? "[" + host + "]" : host;
+  if (port != 0) out += ":" + std::to_string(port);
+  out += "/" + PercentEncode(database);
+  char sep = '?';
+  for (const auto& [key, value] : options) {
+    out += sep + key + "=" + (IsSecretKey(key) ? "***" : PercentEncode(value));
+    sep = '&';
+  }
+  return out;
+}
+
+std::string PoolConfig::Redacted() const {
+  char buf[160];
+  std::snprintf(buf, sizeof(buf),
+                " (min_connections=%d, max_connections=%d, acquire_timeout=%g, "
+                "idle_timeout=%g, max_lifetime=%g)",
+                min_connections, max_connections, acquire_timeout, idle_timeout, max_lifetime);
+  return connection.Redacted() + buf;
+}
+
+}  // namespace dbpool

@@ -1,0 +1,55 @@
+// What callers do with a pool: run a query, a statement, a batch or a transaction, each on
+// a connection borrowed for exactly as long as it needs, errors tagged with the pool id.
+#pragma once
+
+#include <asio.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/local_pool.hpp"
+
+namespace dbpool {
+
+asio::awaitable<QueryResult> RunQuery(std::shared_ptr<LocalPool> pool, std::string sql,
+                                      Params params, CancelTokenPtr cancel);
+
+asio::awaitable<int64_t> RunExecute(std::shared_ptr<LocalPool> pool, std::string sql,
+                                    Params params, CancelTokenPtr cancel);
+
+/// Runs the statements in order on one connection (no transaction); one result each.
+asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> pool,
+                                                   std::vector<std::string> sqls,
+                                                   CancelTokenPtr cancel);
+
+/// Runs the statements in one transaction: all commit, or none (rolled back on error).
+asio::awaitable<std::vector<int64_t>> RunTransaction(std::shared_ptr<LocalPool> pool,
+                                                     std::vector<std::string> sqls,
+                                                     CancelTokenPtr cancel);
+
+/// An explicit transaction holding one connection until Commit or Rollback.
+class TransactionSession {
+ public:
+  /// Borrows a connection and sends BEGIN.
+  static asio::awaitable<std::shared_ptr<TransactionSession>> Begin(
+      std::shared_ptr<LocalPool> pool, CancelTokenPtr cancel);
+
+  asio::awaitable<QueryResult> Query(std::string sql, Params params, CancelTokenPtr cancel);
+  asio::awaitable<int64_t> Execute(std::string sql, Params params, CancelTokenPtr cancel);
+  asio::awaitable<void> Commit();
+  asio::awaitable<void> Rollback();
+  bool finished() const { return !lease_; }
+
+ private:
+  explicit TransactionSession(std::shared_ptr<LocalPool> pool) : pool_(std::move(pool)) {}
+  /// Marks the session busy for one statement (one statement at a time per connection).
+  class BusyGuard;
+
+  std::shared_ptr<LocalPool> pool_;
+  Lease lease_;
+  std::atomic<bool> busy_{false};
+};
+
+}  // namespace dbpool

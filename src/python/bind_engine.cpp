@@ -1,0 +1,251 @@
+// Engine, Operation, Transaction and Notifier bindings: every call converts its arguments
+// with the GIL, then starts a coroutine on the engine without it and returns at once.
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <atomic>
+
+#include "core/local_pool.hpp"
+#include "python/bindings.hpp"
+#include "python/convert.hpp"
+
+namespace dbpool::python {
+namespace {
+
+std::atomic<uint64_t> next_operation_id{1};
+
+template <typename T>
+struct Delivery {
+  std::shared_ptr<Notifier> notifier;
+  uint64_t id;
+  void operator()(std::exception_ptr error, T value) {
+    if (error) {
+      notifier->Push({id, ErrorInfo::FromCurrentException(error)});
+    } else {
+      notifier->Push({id, std::move(value)});
+    }
+  }
+};
+
+template <>
+struct Delivery<void> {
+  std::shared_ptr<Notifier> notifier;
+  uint64_t id;
+  void operator()(std::exception_ptr error) {
+    if (error) {
+      notifier->Push({id, ErrorInfo::FromCurrentException(error)});
+    } else {
+      notifier->Push({id, std::monostate{}});
+    }
+  }
+};
+
+PoolConfig ToConfig(const std::map<std::string, std::string>& values,
+                    const std::optional<std::string>& env_prefix) {
+  if (!env_prefix) return PoolConfig::FromMap(values);
+  // Environment first, explicit values on top.
+  PoolConfig base = PoolConfig::FromEnv(*env_prefix);
+  std::map<std::string, std::string> merged;
+  auto put = [&](const char* key, std::string v) { merged.emplace(key, std::move(v)); };
+  for (const auto& [k, v] : values) merged[k] = v;
+  const auto& c = base.connection;
+  put("db_type", c.db_type);
+  if (!c.host.empty()) put("host", c.host);
+  if (c.port) put("port", std::to_string(c.port));
+  if (!c.database.empty()) put("database", c.database);
+  if (!c.username.empty()) put("username", c.username);
+  if (!c.password.empty()) put("password", c.password);
+  put("connect_timeout", std::to_string(c.connect_timeout));
+  put("min_connections", std::to_string(base.min_connections));
+  put("max_connections", std::to_string(base.max_connections));
+  put("acquire_timeout", std::to_string(base.acquire_timeout));
+  put("idle_timeout", std::to_string(base.idle_timeout));
+  put("max_lifetime", std::to_string(base.max_lifetime));
+  for (const auto& [k, v] : c.options) merged.emplace(k, v);
+  return PoolConfig::FromMap(merged);
+}
+
+nb::dict StatusDict(const PoolStatus& s, const std::string& redacted_url) {
+  nb::dict d;
+  d["pool_id"] = s.pool_id;
+  d["db_type"] = s.db_type;
+  d["url"] = redacted_url;
+  d["size"] = s.size;
+  d["idle"] = s.idle;
+  d["in_use"] = s.in_use;
+  d["waiting"] = s.waiting;
+  d["pending"] = s.pending;
+  d["min_connections"] = s.min_connections;
+  d["max_connections"] = s.max_connections;
+  d["closed"] = s.closed;
+  return d;
+}
+
+std::vector<std::string> ToStrings(nb::handle sqls) {
+  if (PyUnicode_Check(sqls.ptr())) throw nb::type_error("sqls must be a list of str, not a str");
+  std::vector<std::string> out;
+  for (nb::handle item : sqls) {
+    if (!PyUnicode_Check(item.ptr())) throw nb::type_error("every statement in sqls must be a str");
+    out.push_back(nb::cast<std::string>(item));
+  }
+  return out;
+}
+
+}  // namespace
+
+template <typename T>
+Operation Start(std::shared_ptr<Notifier> notifier, CancelTokenPtr token, asio::awaitable<T> work) {
+  uint64_t id = next_operation_id.fetch_add(1, std::memory_order_relaxed);
+  {
+    nb::gil_scoped_release release;
+    asio::co_spawn(Runtime::Global().executor(), std::move(work),
+                   Delivery<T>{std::move(notifier), id});
+  }
+  return Operation(id, std::move(token));
+}
+
+void Operation::Cancel() {
+  nb::gil_scoped_release release;
+  token_->Cancel();
+}
+
+void BindCompletion(nb::module_& m) {
+  nb::class_<Notifier>(m, "Notifier", "Completion queue of one asyncio loop (an eventfd).")
+      .def(nb::new_([] { return std::make_shared<Notifier>(); }))
+      .def("fileno", &Notifier::fileno)
+      .def(
+          "drain",
+          [](Notifier& n) {
+            std::vector<Completion> done;
+            {
+              nb::gil_scoped_release release;
+              done = n.Take();
+            }
+            nb::list out;
+            for (auto& c : done) {
+              bool ok = !std::holds_alternative<ErrorInfo>(c.payload);
+              out.append(nb::make_tuple(c.operation_id, ok, ToPython(std::move(c.payload))));
+            }
+            return out;
+          },
+          "Returns [(operation_id, ok, value_or_error_tuple), ...] for every finished operation.");
+
+  nb::class_<Operation>(m, "Operation")
+      .def_prop_ro("id", &Operation::id)
+      .def("cancel", &Operation::Cancel);
+}
+
+void BindEngine(nb::module_& m) {
+  nb::class_<Transaction>(m, "Transaction")
+      .def("query",
+           [](Transaction& t, std::shared_ptr<Notifier> n, std::string sql, nb::handle params) {
+             auto token = std::make_shared<CancelToken>();
+             Params p = ToParams(params);
+             return Start(n, token, t.session->Query(std::move(sql), std::move(p), token));
+           })
+      .def("execute",
+           [](Transaction& t, std::shared_ptr<Notifier> n, std::string sql, nb::handle params) {
+             auto token = std::make_shared<CancelToken>();
+             Params p = ToParams(params);
+             return Start(n, token, t.session->Execute(std::move(sql), std::move(p), token));
+           })
+      .def("commit", [](Transaction& t, std::shared_ptr<Notifier> n) {
+        return Start(n, std::make_shared<CancelToken>(), t.session->Commit());
+      })
+      .def("rollback", [](Transaction& t, std::shared_ptr<Notifier> n) {
+        return Start(n, std::make_shared<CancelToken>(), t.session->Rollback());
+      })
+      .def_prop_ro("finished", [](Transaction& t) { return t.session->finished(); });
+
+  nb::class_<Engine>(m, "Engine", "A registry of pools (one per DatabasePool).")
+      .def(nb::init<>())
+      .def("create_pool",
+           [](Engine& e, std::shared_ptr<Notifier> n, std::string pool_id,
+              std::map<std::string, std::string> values, std::optional<std::string> env_prefix) {
+             PoolConfig config;
+             try {
+               config = ToConfig(values, env_prefix);
+             } catch (const DbError& err) {
+               // Config errors are delivered like any other failure, naming the pool.
+               auto token = std::make_shared<CancelToken>();
+               DbError tagged = err.WithPool(pool_id);
+               return Start(n, token, [](DbError error) -> asio::awaitable<void> {
+                 throw error;
+                 co_return;
+               }(tagged));
+             }
+             return Start(n, std::make_shared<CancelToken>(),
+                          e.manager().CreatePool(std::move(pool_id), std::move(config)));
+           })
+      .def("remove_pool",
+           [](Engine& e, std::shared_ptr<Notifier> n, std::string pool_id, double timeout) {
+             return Start(n, std::make_shared<CancelToken>(),
+                          e.manager().RemovePool(std::move(pool_id), timeout));
+           })
+      .def("close",
+           [](Engine& e, std::shared_ptr<Notifier> n, double timeout) {
+             return Start(n, std::make_shared<CancelToken>(), e.manager().Close(timeout));
+           })
+      .def("query",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id,
+              std::string sql, nb::handle params) {
+             auto pool = e.manager().Get(pool_id);
+             auto token = std::make_shared<CancelToken>();
+             Params p = ToParams(params);
+             return Start(n, token, RunQuery(std::move(pool), std::move(sql), std::move(p), token));
+           })
+      .def("execute",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id,
+              std::string sql, nb::handle params) {
+             auto pool = e.manager().Get(pool_id);
+             auto token = std::make_shared<CancelToken>();
+             Params p = ToParams(params);
+             return Start(n, token, RunExecute(std::move(pool), std::move(sql), std::move(p), token));
+           })
+      .def("execute_batch",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {
+             auto pool = e.manager().Get(pool_id);
+             auto token = std::make_shared<CancelToken>();
+             return Start(n, token, RunBatch(std::move(pool), ToStrings(sqls), token));
+           })
+      .def("execute_transaction",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {
+             auto pool = e.manager().Get(pool_id);
+             auto token = std::make_shared<CancelToken>();
+             return Start(n, token, RunTransaction(std::move(pool), ToStrings(sqls), token));
+           })
+      .def("begin",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id) {
+             auto pool = e.manager().Get(pool_id);
+             auto token = std::make_shared<CancelToken>();
+             return Start(n, token, TransactionSession::Begin(std::move(pool), token));
+           })
+      .def("status",
+           [](Engine& e, const std::string& pool_id) {
+             auto pool = e.manager().Get(pool_id);
+             return StatusDict(pool->Status(), pool->config().connection.Redacted());
+           })
+      .def("list_pools", [](Engine& e) { return e.manager().ListPools(); });
+
+  // Engine errors raised synchronously (unknown pool id...) arrive as _core.EngineError
+  // with the same fields as a failed completion; the Python layer maps both.
+  // Leaked on purpose: a static nb::object would be decref'd after the interpreter is gone.
+  static PyObject* engine_error = PyErr_NewException("db_pool._core.EngineError", nullptr, nullptr);
+  m.attr("EngineError") = nb::handle(engine_error);
+  nb::register_exception_translator(
+      [](const std::exception_ptr& p, void*) {
+        try {
+          std::rethrow_exception(p);
+        } catch (const DbError& e) {
+          ErrorInfo info = ErrorInfo::FromCurrentException(p);
+          nb::object args = nb::make_tuple(info.kind, info.message, info.sqlstate,
+                                           info.vendor_code, info.pool_id, info.text);
+          PyErr_SetObject(engine_error, args.ptr());
+        }
+      });
+}
+
+}  // namespace dbpool::python

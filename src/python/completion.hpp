@@ -1,0 +1,61 @@
+// Completions of engine operations, queued for the asyncio loop that started them and
+// delivered in batches: one eventfd wake-up drains every result that arrived meanwhile.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/operations.hpp"
+#include "dbpool/error.hpp"
+#include "dbpool/result.hpp"
+
+namespace dbpool::python {
+
+/// An engine error, copied out of the exception so it can cross threads without Python.
+struct ErrorInfo {
+  std::string kind;  ///< ErrorKindName: "QueryError", "PoolTimeoutError", ...
+  std::string message;
+  std::string sqlstate;
+  int64_t vendor_code = 0;
+  std::string pool_id;
+  std::string text;  ///< the full what() text
+
+  static ErrorInfo FromCurrentException(std::exception_ptr error);
+};
+
+using Payload = std::variant<std::monostate, int64_t, std::vector<int64_t>, QueryResult,
+                             std::vector<QueryResult>, std::shared_ptr<TransactionSession>,
+                             ErrorInfo>;
+
+struct Completion {
+  uint64_t operation_id;
+  Payload payload;
+};
+
+/// One per asyncio event loop. Engine threads Push; the loop's reader callback Drains.
+class Notifier {
+ public:
+  Notifier();
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  /// The eventfd the loop watches with add_reader.
+  int fileno() const { return fd_; }
+  /// Queues a completion; signals the eventfd only when the queue was empty, so a burst of
+  /// completions costs one wake-up.
+  void Push(Completion completion);
+  /// Takes every queued completion (and clears the eventfd).
+  std::vector<Completion> Take();
+
+ private:
+  int fd_;
+  std::mutex mutex_;  // per event loop; held only to move completions in and out
+  std::vector<Completion> queue_;
+};
+
+}  // namespace dbpool::python
