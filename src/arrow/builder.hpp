@@ -42,12 +42,36 @@ class ArrayBuilder {
   void MarkNull();
   /// Gives up the bitmap (nullptr when no null was appended) and resets length/null count.
   Buffer TakeValidity();
+  /// Appends bit `index` (== bits written so far) to an LSB-first Arrow bitmap.
+  static void AppendBit(Buffer& bits, int64_t index, bool value) {
+    if ((index & 7) == 0) {
+      uint8_t zero = 0;
+      bits.Append(&zero, 1);
+    }
+    if (value) bits.data()[index >> 3] |= static_cast<uint8_t>(1u << (index & 7));
+  }
+  /// Creates the bitmap on the first null, with 1 bits for the length_ rows before it.
+  void AllocateValidity();
 
   DataType type_;
   int64_t length_ = 0;
   int64_t null_count_ = 0;
   Buffer validity_;
 };
+
+// Inline because every appended value goes through one of these: with no null so far the
+// bitmap does not exist and marking a value valid is a single compare.
+inline void ArrayBuilder::MarkValid() {
+  if (null_count_ != 0) AppendBit(validity_, length_, true);
+  ++length_;
+}
+
+inline void ArrayBuilder::MarkNull() {
+  if (null_count_ == 0) AllocateValidity();
+  AppendBit(validity_, length_, false);
+  ++null_count_;
+  ++length_;
+}
 
 /// Fixed-width values: integers, floats, Date32 (int32 days), Time64/Timestamp/Duration
 /// (int64 ticks).
@@ -100,6 +124,11 @@ class BooleanBuilder final : public ArrayBuilder {
   Buffer bits_;
 };
 
+inline void BooleanBuilder::Append(bool value) {
+  AppendBit(bits_, length_, value);
+  MarkValid();
+}
+
 /// String (UTF-8) and Binary with 64-bit offsets and one growing data buffer.
 class VarBinaryBuilder final : public ArrayBuilder {
  public:
@@ -139,6 +168,8 @@ class ListBuilder final : public ArrayBuilder {
  public:
   explicit ListBuilder(DataType type);
   ArrayBuilder& values() { return *values_; }
+  template <typename B>
+  B& values_as() { return static_cast<B&>(*values_); }
   /// Ends one list value made of the elements appended to values() since the last one.
   void CloseList();
   void AppendNull() override;
@@ -157,6 +188,8 @@ class StructBuilder final : public ArrayBuilder {
  public:
   explicit StructBuilder(DataType type);
   ArrayBuilder& child(size_t i) { return *children_[i]; }
+  template <typename B>
+  B& child_as(size_t i) { return static_cast<B&>(*children_[i]); }
   size_t num_children() const { return children_.size(); }
   void Append() { MarkValid(); }
   void AppendNull() override;
