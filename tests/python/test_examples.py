@@ -1,0 +1,40 @@
+"""The examples run as a newcomer would run them, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "python"
+
+
+def _run(script: str, *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_basic_usage_on_embedded_sqlite():
+    out = _run("basic_usage.py")
+    assert "grace" in out
+    assert "transaction rolled back: SQLSTATE 23505" in out
+    assert "users after rollback: 3" in out
+
+
+def test_basic_usage_on_postgresql(pg_url):
+    out = _run("basic_usage.py", pg_url)
+    assert "users after rollback: 3" in out
+    assert "dbpool_secret" not in out
+
+
+@pytest.mark.parametrize("target", ["sqlite", "postgresql"])
+def test_async_usage(target, request):
+    args = [] if target == "sqlite" else [request.getfixturevalue("pg_url")]
+    out = _run("async_usage.py", *args)
+    assert "200 inserts" in out
+    assert "slow query cancelled" in out
