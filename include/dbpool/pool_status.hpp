@@ -1,6 +1,7 @@
 // A snapshot of one pool's counts, as returned by get_pool_status and named in timeouts.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace dbpool {
@@ -16,6 +17,8 @@ struct PoolStatus {
   int min_connections = 0;
   int max_connections = 0;
   bool closed = false;
+  int64_t connections_opened = 0;  ///< since the pool was created
+  int64_t connections_closed = 0;  ///< retired, idle-closed, broken or closed with the pool
 
   /// "size=3, idle=0, in_use=3, waiting=7, min=1, max=3"
   std::string Counts() const;

@@ -97,6 +97,7 @@ asio::awaitable<void> LocalPool::Open() {
     std::lock_guard lock(mutex_);
     --pending_;
     ++size_;
+    ++opened_total_;
     idle_.push_back(std::move(entry));
   }
   StartMaintenance();
@@ -121,6 +122,7 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
         idle_.pop_back();
         if (now >= entry->retire_at) {
           --size_;
+    ++closed_total_;
           expired.push_back(std::move(entry));
           continue;
         }
@@ -152,6 +154,7 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
       std::lock_guard lock(mutex_);
       --pending_;
       ++size_;
+    ++opened_total_;
       co_return Lease(self, std::move(entry));
     }
 
@@ -238,6 +241,7 @@ void LocalPool::ReturnClean(std::unique_ptr<PooledConnection> entry) {
   std::lock_guard lock(mutex_);
   if (closed()) {
     --size_;
+    ++closed_total_;
     return;  // entry is destroyed (closed) when it goes out of scope
   }
   while (!waiters_.empty()) {
@@ -255,6 +259,7 @@ void LocalPool::Discard(std::unique_ptr<PooledConnection> entry) {
   {
     std::lock_guard lock(mutex_);
     --size_;
+    ++closed_total_;
     WakeOneLocked();
   }
   entry.reset();
@@ -298,6 +303,7 @@ void LocalPool::FillToMin() {
               co_return;
             }
             ++self->size_;
+            ++self->opened_total_;
           }
           self->ReturnClean(std::move(entry));
         },
@@ -340,6 +346,7 @@ void LocalPool::MaintainOnce() {
         retired.push_back(std::move(entry));
         idle_.erase(idle_.begin() + static_cast<long>(i));
         --size_;
+    ++closed_total_;
       } else {
         ++i;
       }
@@ -361,6 +368,8 @@ PoolStatus LocalPool::StatusLocked() const {
   s.min_connections = config_.min_connections;
   s.max_connections = config_.max_connections;
   s.closed = closed();
+  s.connections_opened = opened_total_;
+  s.connections_closed = closed_total_;
   return s;
 }
 
@@ -376,6 +385,7 @@ asio::awaitable<void> LocalPool::Close(double timeout) {
     if (closed_.exchange(true)) co_return;
     idle.swap(idle_);
     size_ -= static_cast<int>(idle.size());
+    closed_total_ += static_cast<int64_t>(idle.size());
     for (auto& waiter : waiters_) {
       waiter->woken = true;
       waiter->signal.try_send(asio::error_code{}, 0);

@@ -110,6 +110,8 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   std::deque<std::shared_ptr<Waiter>> waiters_;           // FIFO
   int size_ = 0;     // open connections (idle + in use)
   int pending_ = 0;  // connections being opened
+  int64_t opened_total_ = 0;
+  int64_t closed_total_ = 0;
 };
 
 }  // namespace dbpool

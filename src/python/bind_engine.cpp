@@ -81,6 +81,8 @@ nb::dict StatusDict(const PoolStatus& s, const std::string& redacted_url) {
   d["min_connections"] = s.min_connections;
   d["max_connections"] = s.max_connections;
   d["closed"] = s.closed;
+  d["connections_opened"] = s.connections_opened;
+  d["connections_closed"] = s.connections_closed;
   return d;
 }
 
