@@ -147,13 +147,15 @@ void BindEngine(nb::module_& m) {
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
              return Start(n, token, t.session->Query(std::move(sql), std::move(p), token));
-           })
+           },
+           nb::arg("notifier"), nb::arg("sql"), nb::arg("params").none())
       .def("execute",
            [](Transaction& t, std::shared_ptr<Notifier> n, std::string sql, nb::handle params) {
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
              return Start(n, token, t.session->Execute(std::move(sql), std::move(p), token));
-           })
+           },
+           nb::arg("notifier"), nb::arg("sql"), nb::arg("params").none())
       .def("commit", [](Transaction& t, std::shared_ptr<Notifier> n) {
         return Start(n, std::make_shared<CancelToken>(), t.session->Commit());
       })
@@ -181,7 +183,8 @@ void BindEngine(nb::module_& m) {
              }
              return Start(n, std::make_shared<CancelToken>(),
                           e.manager().CreatePool(std::move(pool_id), std::move(config)));
-           })
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("values"), nb::arg("env_prefix").none())
       .def("remove_pool",
            [](Engine& e, std::shared_ptr<Notifier> n, std::string pool_id, double timeout) {
              return Start(n, std::make_shared<CancelToken>(),
@@ -198,7 +201,8 @@ void BindEngine(nb::module_& m) {
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
              return Start(n, token, RunQuery(std::move(pool), std::move(sql), std::move(p), token));
-           })
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none())
       .def("execute",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id,
               std::string sql, nb::handle params) {
@@ -206,7 +210,8 @@ void BindEngine(nb::module_& m) {
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
              return Start(n, token, RunExecute(std::move(pool), std::move(sql), std::move(p), token));
-           })
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none())
       .def("execute_batch",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {
              auto pool = e.manager().Get(pool_id);

@@ -17,6 +17,11 @@ namespace nb = nanobind;
 class ArrowResult {
  public:
   explicit ArrowResult(QueryResult result) : result_(std::move(result)) {}
+  // Move-only: the batches are owned once (nanobind checks copyability by trait).
+  ArrowResult(ArrowResult&&) = default;
+  ArrowResult& operator=(ArrowResult&&) = default;
+  ArrowResult(const ArrowResult&) = delete;
+  ArrowResult& operator=(const ArrowResult&) = delete;
   int64_t num_rows() const { return result_ ? result_->num_rows() : rows_; }
   int64_t rows_affected() const { return rows_affected_ >= 0 ? rows_affected_ : (result_ ? result_->rows_affected : -1); }
   /// Moves the batches into a C stream inside a PyCapsule named "arrow_array_stream".

@@ -1,0 +1,247 @@
+// Wire values -> builders: one switch per value over the column's Decode, arrays recursively.
+#include "drivers/postgresql/pg_reader.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <string>
+
+#include "arrow/utf8.hpp"
+#include "dbpool/error.hpp"
+#include "drivers/postgresql/pg_decode.hpp"
+
+namespace dbpool::pg {
+namespace {
+
+using arrow::ArrayBuilder;
+using arrow::VarBinaryBuilder;
+
+constexpr int32_t kMaxArrayDims = 6;  // MAXDIM in PostgreSQL's utils/array.h
+
+template <typename B>
+B& As(ArrayBuilder& builder) {
+  return static_cast<B&>(builder);
+}
+
+void AppendText(const char* data, int32_t size, ArrayBuilder& builder) {
+  if (!arrow::IsValidUtf8(data, static_cast<size_t>(size))) {
+    throw DecodeError("text is not valid UTF-8 (is client_encoding UTF8?)");
+  }
+  As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
+}
+
+void AppendArray(const ColumnPlan& plan, const char* data, int32_t size,
+                 arrow::ListBuilder& list) {
+  // array_send: ndim, has-nulls flag, element OID, (size, lower bound) per dimension, then
+  // each element as a length (-1 = NULL) and its bytes.
+  if (size < 12) throw DecodeError("array value has " + std::to_string(size) + " bytes");
+  int32_t ndim = LoadI32(data);
+  if (ndim == 0) {  // '{}' is sent with no dimensions at all
+    list.CloseList();
+    return;
+  }
+  if (ndim < 0 || ndim > kMaxArrayDims) throw DecodeError("array value has an invalid header");
+  if (ndim > 1) {
+    // The Arrow type comes from the column metadata, which does not say how many
+    // dimensions the values have, so only one-dimensional values fit List<T>.
+    throw DecodeError(std::to_string(ndim) +
+                      "-dimensional array: only one-dimensional arrays map to List; "
+                      "unnest it, or cast it with ::text");
+  }
+  if (size < 20) throw DecodeError("array value is truncated");
+  int32_t count = LoadI32(data + 12);
+  if (count < 0) throw DecodeError("array value has a negative length");
+  const ColumnPlan& element = plan.element.front();
+  ArrayBuilder& values = list.values();
+  int64_t offset = 20;
+  for (int32_t i = 0; i < count; ++i) {
+    if (offset + 4 > size) throw DecodeError("array value is truncated");
+    int32_t length = LoadI32(data + offset);
+    offset += 4;
+    if (length == -1) {
+      values.AppendNull();
+      continue;
+    }
+    if (length < 0 || length > size - offset) throw DecodeError("array element is truncated");
+    AppendValue(element, data + offset, length, values);
+    offset += length;
+  }
+  if (offset != size) throw DecodeError("array value has trailing bytes");
+  list.CloseList();
+}
+
+// Text and bytes columns: one pass over the lengths sizes the data buffer once.
+void ReserveData(const PGresult* result, int column, int begin, int end,
+                 VarBinaryBuilder& builder) {
+  int64_t total = 0;
+  for (int row = begin; row < end; ++row) total += PQgetlength(result, row, column);
+  builder.ReserveData(total);
+}
+
+void ReadColumn(const PGresult* result, int column, const ColumnPlan& plan, int begin, int end,
+                ArrayBuilder& builder) {
+  if (plan.decode == Decode::kText || plan.decode == Decode::kBytes) {
+    ReserveData(result, column, begin, end, As<VarBinaryBuilder>(builder));
+  }
+  int row = begin;
+  try {
+    for (; row < end; ++row) {
+      if (PQgetisnull(result, row, column)) {
+        builder.AppendNull();
+        continue;
+      }
+      AppendValue(plan, PQgetvalue(result, row, column), PQgetlength(result, row, column),
+                  builder);
+    }
+  } catch (const DecodeError& e) {
+    throw DbError(ErrorKind::kDataConversion,
+                  "column '" + plan.field.name + "' (row " + std::to_string(row + 1) +
+                      "): " + e.what());
+  }
+}
+
+}  // namespace
+
+void AppendValue(const ColumnPlan& plan, const char* data, int32_t size, ArrayBuilder& builder) {
+  switch (plan.decode) {
+    case Decode::kBool:
+      ExpectSize(size, 1, "bool");
+      As<arrow::BooleanBuilder>(builder).Append(data[0] != 0);
+      return;
+    case Decode::kInt16:
+      ExpectSize(size, 2, "int2");
+      As<arrow::Int16Builder>(builder).Append(LoadI16(data));
+      return;
+    case Decode::kInt32:
+      ExpectSize(size, 4, "int4");
+      As<arrow::Int32Builder>(builder).Append(LoadI32(data));
+      return;
+    case Decode::kInt64:
+      ExpectSize(size, 8, "int8");
+      As<arrow::Int64Builder>(builder).Append(LoadI64(data));
+      return;
+    case Decode::kUInt32:
+      ExpectSize(size, 4, "oid");
+      As<arrow::UInt32Builder>(builder).Append(LoadU32(data));
+      return;
+    case Decode::kUInt64:
+      ExpectSize(size, 8, "xid8");
+      As<arrow::UInt64Builder>(builder).Append(LoadU64(data));
+      return;
+    case Decode::kFloat32:
+      ExpectSize(size, 4, "float4");
+      As<arrow::Float32Builder>(builder).Append(std::bit_cast<float>(LoadU32(data)));
+      return;
+    case Decode::kFloat64:
+      ExpectSize(size, 8, "float8");
+      As<arrow::Float64Builder>(builder).Append(std::bit_cast<double>(LoadU64(data)));
+      return;
+    case Decode::kNumericDecimal:
+      As<arrow::Decimal128Builder>(builder).Append(
+          NumericToDecimal(data, size, plan.field.type.precision, plan.field.type.scale));
+      return;
+    case Decode::kNumericText:
+      As<VarBinaryBuilder>(builder).Append(NumericToText(data, size));
+      return;
+    case Decode::kMoney:
+      // Cents (see TypeFor in pg_types.cpp) -> 4 decimal places.
+      ExpectSize(size, 8, "money");
+      As<arrow::Decimal128Builder>(builder).Append(static_cast<__int128>(LoadI64(data)) * 100);
+      return;
+    case Decode::kText:
+      AppendText(data, size, builder);
+      return;
+    case Decode::kBytes:
+      As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
+      return;
+    case Decode::kVersionedText:
+      // jsonb_send / jsonpath_send prefix the text with format version 1.
+      if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
+      AppendText(data + 1, size - 1, builder);
+      return;
+    case Decode::kDate:
+      As<arrow::Date32Builder>(builder).Append(DateToArrow(data, size));
+      return;
+    case Decode::kTime:
+      ExpectSize(size, 8, "time");
+      As<arrow::TemporalBuilder>(builder).Append(LoadI64(data));
+      return;
+    case Decode::kTimeTz:
+      As<arrow::TemporalBuilder>(builder).Append(TimeTzToUtc(data, size));
+      return;
+    case Decode::kTimestamp:
+      As<arrow::TemporalBuilder>(builder).Append(TimestampToArrow(data, size));
+      return;
+    case Decode::kInterval:
+      As<arrow::TemporalBuilder>(builder).Append(IntervalToMicros(data, size));
+      return;
+    case Decode::kUuid: {
+      auto& strings = As<VarBinaryBuilder>(builder);
+      FormatUuid(data, size, strings.ReserveValue(36));
+      strings.CommitValue(36);
+      return;
+    }
+    case Decode::kInet:
+      As<VarBinaryBuilder>(builder).Append(InetToText(data, size));
+      return;
+    case Decode::kMacaddr:
+      As<VarBinaryBuilder>(builder).Append(MacToText(data, size, 6));
+      return;
+    case Decode::kMacaddr8:
+      As<VarBinaryBuilder>(builder).Append(MacToText(data, size, 8));
+      return;
+    case Decode::kBits:
+      As<VarBinaryBuilder>(builder).Append(BitsToText(data, size));
+      return;
+    case Decode::kPgLsn:
+      As<VarBinaryBuilder>(builder).Append(PgLsnToText(data, size));
+      return;
+    case Decode::kVoid:
+      builder.AppendNull();
+      return;
+    case Decode::kArray:
+      AppendArray(plan, data, size, As<arrow::ListBuilder>(builder));
+      return;
+  }
+  throw DecodeError("no decoder for this type");
+}
+
+arrow::Schema SchemaOf(const std::vector<ColumnPlan>& plans) {
+  arrow::Schema schema;
+  schema.reserve(plans.size());
+  for (const ColumnPlan& plan : plans) schema.push_back(plan.field);
+  return schema;
+}
+
+std::vector<RecordBatch> ReadBatches(const PGresult* result, const std::vector<ColumnPlan>& plans,
+                                     int batch_rows) {
+  const int rows = PQntuples(result);
+  const int columns = PQnfields(result);
+  if (columns != static_cast<int>(plans.size())) {
+    throw DbError(ErrorKind::kInternal, "result has " + std::to_string(columns) +
+                                            " columns but " + std::to_string(plans.size()) +
+                                            " plans");
+  }
+  for (int c = 0; c < columns; ++c) {
+    // Every decoder reads the binary form; a text column here would be misread.
+    if (PQfformat(result, c) != 1) {
+      throw DbError(ErrorKind::kInternal, "column '" + plans[c].field.name +
+                                              "' was not sent in binary format");
+    }
+  }
+  std::vector<RecordBatch> batches;
+  arrow::RecordBatchBuilder builder(SchemaOf(plans));
+  // No rows, no batch: the schema alone describes an empty result.
+  for (int begin = 0; begin < rows; begin += batch_rows) {
+    int end = std::min(rows, begin + batch_rows);
+    builder.Reserve(end - begin);
+    // Column by column: each column's decoder and builder stay hot in cache.
+    for (int c = 0; c < columns; ++c) {
+      ReadColumn(result, c, plans[c], begin, end, builder.column(c));
+    }
+    for (int row = begin; row < end; ++row) builder.EndRow();
+    batches.push_back(builder.Finish());
+  }
+  return batches;
+}
+
+}  // namespace dbpool::pg

@@ -1,0 +1,206 @@
+// Wire-format tests without a server: hand-built binary values (as the types' send
+// functions write them) through the decoders, including malformed and truncated ones.
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+
+#include "arrow/builder.hpp"
+#include "drivers/postgresql/pg_decode.hpp"
+#include "drivers/postgresql/pg_reader.hpp"
+#include "drivers/postgresql/pg_types.hpp"
+
+namespace dbpool::pg {
+namespace {
+
+void Put16(std::string* out, int v) {
+  out->push_back(static_cast<char>((v >> 8) & 0xff));
+  out->push_back(static_cast<char>(v & 0xff));
+}
+void Put32(std::string* out, int64_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+}
+
+// numeric_send: ndigits, weight, sign, dscale, then base-10000 digits.
+std::string Numeric(int weight, int sign, int dscale, std::initializer_list<int> digits) {
+  std::string out;
+  Put16(&out, static_cast<int>(digits.size()));
+  Put16(&out, weight);
+  Put16(&out, sign);
+  Put16(&out, dscale);
+  for (int d : digits) Put16(&out, d);
+  return out;
+}
+
+std::string ToString(__int128 v) {
+  if (v == 0) return "0";
+  bool negative = v < 0;
+  std::string s;
+  for (; v != 0; v /= 10) {
+    s.insert(s.begin(), static_cast<char>('0' + (negative ? -(v % 10) : v % 10)));
+  }
+  return negative ? "-" + s : s;
+}
+
+__int128 Decimal(const std::string& wire, int precision, int scale) {
+  return NumericToDecimal(wire.data(), static_cast<int32_t>(wire.size()), precision, scale);
+}
+
+TEST(PgDecodeTest, NumericToDecimal) {
+  std::string v = Numeric(0, 0x0000, 1, {1234, 5000});  // 1234.5
+  EXPECT_EQ(ToString(Decimal(v, 10, 1)), "12345");
+  EXPECT_EQ(ToString(Decimal(v, 10, 3)), "1234500");
+  EXPECT_EQ(ToString(Decimal(Numeric(0, 0x4000, 1, {1234, 5000}), 10, 1)), "-12345");
+  EXPECT_EQ(ToString(Decimal(Numeric(-2, 0, 5, {1000}), 10, 5)), "1");   // 0.00001
+  EXPECT_EQ(ToString(Decimal(Numeric(2, 0, 0, {1}), 12, 2)), "10000000000");  // 1e8
+  EXPECT_EQ(ToString(Decimal(Numeric(0, 0, 0, {}), 5, 2)), "0");
+  // 38 nines: 10 digit groups, the first one "99".
+  std::string nines = Numeric(9, 0, 0, {99, 9999, 9999, 9999, 9999, 9999, 9999, 9999, 9999, 9999});
+  EXPECT_EQ(ToString(Decimal(nines, 38, 0)), std::string(38, '9'));
+  EXPECT_THROW(Decimal(nines, 37, 0), DecodeError);  // above the declared precision
+  std::string too_big =
+      Numeric(9, 0, 0, {999, 9999, 9999, 9999, 9999, 9999, 9999, 9999, 9999, 9999});
+  EXPECT_THROW(Decimal(too_big, 38, 0), DecodeError);  // 39 digits
+  EXPECT_THROW(Decimal(Numeric(0, 0, 2, {1, 2300}), 10, 1), DecodeError);  // 1.23 at scale 1
+}
+
+TEST(PgDecodeTest, NumericSpecialsAndMalformed) {
+  EXPECT_THROW(Decimal(Numeric(0, 0xC000, 0, {}), 10, 2), DecodeError);  // NaN
+  EXPECT_THROW(Decimal(Numeric(0, 0xD000, 0, {}), 10, 2), DecodeError);  // Infinity
+  EXPECT_THROW(Decimal(Numeric(0, 0xF000, 0, {}), 10, 2), DecodeError);  // -Infinity
+  EXPECT_THROW(Decimal(Numeric(0, 0x1234, 0, {}), 10, 2), DecodeError);  // bad sign
+  EXPECT_THROW(Decimal(Numeric(0, 0, 0, {10000}), 10, 2), DecodeError);  // bad digit
+  std::string truncated = Numeric(0, 0, 0, {1, 2});
+  truncated.pop_back();
+  EXPECT_THROW(Decimal(truncated, 10, 2), DecodeError);
+  EXPECT_THROW(Decimal(std::string(3, '\0'), 10, 2), DecodeError);
+}
+
+TEST(PgDecodeTest, NumericToText) {
+  auto text = [](const std::string& wire) {
+    return NumericToText(wire.data(), static_cast<int32_t>(wire.size()));
+  };
+  EXPECT_EQ(text(Numeric(0, 0, 4, {123, 4500})), "123.4500");
+  EXPECT_EQ(text(Numeric(-1, 0, 5, {1, 2000})), "0.00012");
+  EXPECT_EQ(text(Numeric(-2, 0x4000, 8, {1})), "-0.00000001");
+  EXPECT_EQ(text(Numeric(2, 0, 0, {1})), "100000000");
+  EXPECT_EQ(text(Numeric(1, 0, 2, {12, 3})), "120003.00");
+  EXPECT_EQ(text(Numeric(0, 0, 0, {})), "0");
+  EXPECT_EQ(text(Numeric(0, 0xC000, 0, {})), "NaN");
+  EXPECT_EQ(text(Numeric(0, 0xF000, 0, {})), "-Infinity");
+}
+
+TEST(PgDecodeTest, TemporalEdges) {
+  std::string date;
+  Put32(&date, INT32_MAX);
+  EXPECT_THROW(DateToArrow(date.data(), 4), DecodeError);
+  EXPECT_THROW(DateToArrow(date.data(), 3), DecodeError);
+  std::string zero(4, '\0');
+  EXPECT_EQ(DateToArrow(zero.data(), 4), kPgEpochDays);
+
+  // timetz 23:00 at zone -02 (zone is seconds west: -7200) wraps to 01:00 UTC.
+  std::string timetz;
+  int64_t micros = 23LL * 3600 * 1000000;
+  Put32(&timetz, micros >> 32);
+  Put32(&timetz, micros & 0xffffffff);
+  Put32(&timetz, 7200);  // 23:00-02 -> 01:00 UTC
+  EXPECT_EQ(TimeTzToUtc(timetz.data(), 12), 1LL * 3600 * 1000000);
+
+  std::string interval(8, '\0');
+  Put32(&interval, 1);   // days
+  Put32(&interval, 1);   // months
+  EXPECT_THROW(IntervalToMicros(interval.data(), 16), DecodeError);
+}
+
+TEST(PgDecodeTest, FixedWidthValuesCheckTheirLength) {
+  TypeRegistry types;
+  ColumnPlan int4 = types.Plan("n", 23, -1);
+  auto builder = arrow::MakeBuilder(int4.field.type);
+  EXPECT_THROW(AppendValue(int4, "\0\0\0", 3, *builder), DecodeError);
+  EXPECT_THROW(AppendValue(int4, "\0\0\0\0\0", 5, *builder), DecodeError);
+  AppendValue(int4, "\0\0\0\x2a", 4, *builder);
+  EXPECT_EQ(builder->length(), 1);
+}
+
+TEST(PgDecodeTest, ArraysAreBoundsChecked) {
+  TypeRegistry types;
+  ColumnPlan plan = types.Plan("a", 1007, -1);  // int4[]
+  ASSERT_EQ(plan.decode, Decode::kArray);
+  // ndim 1, no nulls, element 23, dim 2 from 1, then elements 7 and NULL.
+  std::string wire;
+  Put32(&wire, 1);
+  Put32(&wire, 1);
+  Put32(&wire, 23);
+  Put32(&wire, 2);
+  Put32(&wire, 1);
+  Put32(&wire, 4);
+  Put32(&wire, 7);
+  Put32(&wire, -1);
+  auto builder = arrow::MakeBuilder(plan.field.type);
+  AppendValue(plan, wire.data(), static_cast<int32_t>(wire.size()), *builder);
+  EXPECT_EQ(builder->length(), 1);
+  auto& list = static_cast<arrow::ListBuilder&>(*builder);
+  EXPECT_EQ(list.values().length(), 2);
+  EXPECT_EQ(list.values().null_count(), 1);
+
+  for (size_t cut = 1; cut < wire.size(); ++cut) {  // every truncation is caught
+    auto fresh = arrow::MakeBuilder(plan.field.type);
+    EXPECT_THROW(AppendValue(plan, wire.data(), static_cast<int32_t>(wire.size() - cut), *fresh),
+                 DecodeError)
+        << cut;
+  }
+  std::string lying = wire;
+  lying[23] = 100;  // first element length 100 > what is left
+  auto fresh = arrow::MakeBuilder(plan.field.type);
+  EXPECT_THROW(AppendValue(plan, lying.data(), static_cast<int32_t>(lying.size()), *fresh),
+               DecodeError);
+  std::string two_dims = wire;
+  two_dims[3] = 2;
+  EXPECT_THROW(AppendValue(plan, two_dims.data(), static_cast<int32_t>(two_dims.size()), *fresh),
+               DecodeError);
+}
+
+TEST(PgDecodeTest, TextLikeValues) {
+  TypeRegistry types;
+  ColumnPlan jsonb = types.Plan("j", 3802, -1);
+  auto builder = arrow::MakeBuilder(jsonb.field.type);
+  AppendValue(jsonb, "\x01{}", 3, *builder);
+  EXPECT_THROW(AppendValue(jsonb, "\x02{}", 3, *builder), DecodeError);
+  EXPECT_THROW(AppendValue(jsonb, "", 0, *builder), DecodeError);
+
+  ColumnPlan text = types.Plan("t", 25, -1);
+  auto strings = arrow::MakeBuilder(text.field.type);
+  EXPECT_THROW(AppendValue(text, "caf\xe9", 4, *strings), DecodeError);
+  EXPECT_THROW(AppendValue(text, "\xed\xa0\x80", 3, *strings), DecodeError);  // surrogate
+
+  char uuid[36];
+  EXPECT_THROW(FormatUuid("0123456789abcde", 15, uuid), DecodeError);
+  EXPECT_EQ(InetToText("\x02\x20\x00\x04\x7f\x00\x00\x01", 8), "127.0.0.1");
+  EXPECT_EQ(InetToText("\x02\x08\x01\x04\x0a\x00\x00\x00", 8), "10.0.0.0/8");
+  EXPECT_THROW(InetToText("\x02\x20\x00\x10\x7f\x00\x00\x01", 8), DecodeError);
+  EXPECT_EQ(BitsToText("\x00\x00\x00\x0a\xff\xc0", 6), "1111111111");
+  EXPECT_THROW(BitsToText("\x00\x00\x00\x11\xff", 5), DecodeError);
+}
+
+TEST(PgDecodeTest, NumericTypmods) {
+  int32_t p = 0;
+  int32_t s = 0;
+  auto typmod = [](int precision, int scale) { return ((precision << 16) | (scale & 0x7ff)) + 4; };
+  ASSERT_TRUE(NumericDecimalType(typmod(38, 10), &p, &s));
+  EXPECT_EQ(p, 38);
+  EXPECT_EQ(s, 10);
+  ASSERT_TRUE(NumericDecimalType(typmod(3, -2), &p, &s));
+  EXPECT_EQ(p, 5);
+  EXPECT_EQ(s, 0);
+  ASSERT_TRUE(NumericDecimalType(typmod(2, 4), &p, &s));
+  EXPECT_EQ(p, 4);
+  EXPECT_EQ(s, 4);
+  EXPECT_FALSE(NumericDecimalType(-1, &p, &s));
+  EXPECT_FALSE(NumericDecimalType(typmod(39, 0), &p, &s));
+  EXPECT_FALSE(NumericDecimalType(typmod(37, -2), &p, &s));  // 39 digits once folded
+}
+
+}  // namespace
+}  // namespace dbpool::pg
