@@ -24,10 +24,15 @@ class _LoopBridge:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.notifier = _core.Notifier()
         self.futures: dict[int, asyncio.Future[Any]] = {}
+        self.wakeups = 0  # reader callbacks so far (each settles a batch of completions)
+        self.completions = 0
         loop.add_reader(self.notifier.fileno(), self._drain)
 
     def _drain(self) -> None:
-        for op_id, ok, value in self.notifier.drain():
+        finished = self.notifier.drain()
+        self.wakeups += 1
+        self.completions += len(finished)
+        for op_id, ok, value in finished:
             future = self.futures.pop(op_id, None)
             if future is None or future.done():
                 continue
