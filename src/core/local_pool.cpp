@@ -179,10 +179,12 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
     }
     scope.reset();
     std::unique_ptr<PooledConnection> handed;
+    PoolStatus seen;  // the counts while we were still waiting, for the timeout message
     {
       std::lock_guard lock(mutex_);
       handed = std::move(waiter->handed);
       if (!handed) {
+        seen = StatusLocked();
         auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
         if (it != waiters_.end()) waiters_.erase(it);
       }
@@ -193,13 +195,12 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
     }
     if (cancel && cancel->cancelled()) continue;  // throws kCancelled at the loop top
     if (closed()) continue;                       // throws kPoolClosed at the loop top
-    if (Clock::now() >= deadline) ThrowTimeout(Seconds(Clock::now() - start).count());
+    if (Clock::now() >= deadline) ThrowTimeout(Seconds(Clock::now() - start).count(), seen);
     // Woken because a slot became free: loop and try again with the same deadline.
   }
 }
 
-void LocalPool::ThrowTimeout(double waited) const {
-  PoolStatus status = Status();
+void LocalPool::ThrowTimeout(double waited, const PoolStatus& status) const {
   char buf[96];
   std::snprintf(buf, sizeof(buf), "timed out after %.3g s waiting for a connection (", waited);
   throw DbError(ErrorKind::kPoolTimeout, buf + status.Counts() + ")", {}, 0, id_);

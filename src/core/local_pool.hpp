@@ -97,7 +97,7 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   void MaintainOnce();
   void FillToMin();
   PoolStatus StatusLocked() const;
-  [[noreturn]] void ThrowTimeout(double waited) const;
+  [[noreturn]] void ThrowTimeout(double waited, const PoolStatus& status) const;
 
   const std::string id_;
   const PoolConfig config_;

@@ -18,10 +18,10 @@ namespace {
 using namespace std::chrono_literals;
 
 template <typename T>
-T Run(Runtime& rt, asio::awaitable<T> work) {
+T Await(Runtime& rt, asio::awaitable<T> work) {
   return asio::co_spawn(rt.executor(), std::move(work), asio::use_future).get();
 }
-inline void Run(Runtime& rt, asio::awaitable<void> work) {
+inline void Await(Runtime& rt, asio::awaitable<void> work) {
   asio::co_spawn(rt.executor(), std::move(work), asio::use_future).get();
 }
 
@@ -34,7 +34,7 @@ class PoolTest : public ::testing::Test {
     config.max_connections = max;
     config.acquire_timeout = acquire_timeout;
     auto pool = LocalPool::Create("t", config, MakeDriver("sqlite", rt_), rt_);
-    Run(rt_, pool->Open());
+    Await(rt_, pool->Open());
     return pool;
   }
   std::string FileUrl() {
@@ -54,22 +54,22 @@ TEST_F(PoolTest, OpensMinAndGrowsToMax) {
   EXPECT_EQ(pool->Status().size, 2);
   EXPECT_EQ(pool->Status().idle, 2);
   std::vector<Lease> leases;
-  for (int i = 0; i < 3; ++i) leases.push_back(Run(rt_, pool->Acquire(nullptr)));
+  for (int i = 0; i < 3; ++i) leases.push_back(Await(rt_, pool->Acquire(nullptr)));
   auto s = pool->Status();
   EXPECT_EQ(s.size, 3);
   EXPECT_EQ(s.in_use, 3);
   EXPECT_EQ(s.idle, 0);
   leases.clear();
   EXPECT_EQ(pool->Status().idle, 3);
-  Run(rt_, pool->Close(1));
+  Await(rt_, pool->Close(1));
 }
 
 TEST_F(PoolTest, TimeoutNamesPoolAndCounts) {
   auto pool = MakePool("sqlite::memory:", 1, 1, 0.2);
-  Lease held = Run(rt_, pool->Acquire(nullptr));
+  Lease held = Await(rt_, pool->Acquire(nullptr));
   auto start = std::chrono::steady_clock::now();
   try {
-    Run(rt_, pool->Acquire(nullptr));
+    Await(rt_, pool->Acquire(nullptr));
     FAIL() << "expected a timeout";
   } catch (const DbError& e) {
     double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -85,7 +85,7 @@ TEST_F(PoolTest, TimeoutNamesPoolAndCounts) {
 
 TEST_F(PoolTest, WaitersAreServedFirstComeFirstServed) {
   auto pool = MakePool("sqlite::memory:", 1, 1);
-  Lease held = Run(rt_, pool->Acquire(nullptr));
+  Lease held = Await(rt_, pool->Acquire(nullptr));
   std::mutex mutex;
   std::vector<int> order;
   std::vector<std::future<void>> waiters;
@@ -107,7 +107,7 @@ TEST_F(PoolTest, WaitersAreServedFirstComeFirstServed) {
 
 TEST_F(PoolTest, CancelWhileWaitingLeavesTheQueue) {
   auto pool = MakePool("sqlite::memory:", 1, 1);
-  Lease held = Run(rt_, pool->Acquire(nullptr));
+  Lease held = Await(rt_, pool->Acquire(nullptr));
   auto token = std::make_shared<CancelToken>();
   auto waiting = asio::co_spawn(rt_.executor(), pool->Acquire(token), asio::use_future);
   while (pool->Status().waiting < 1) std::this_thread::sleep_for(1ms);
@@ -123,15 +123,15 @@ TEST_F(PoolTest, CancelWhileWaitingLeavesTheQueue) {
 
 TEST_F(PoolTest, DirtyReturnIsRolledBack) {
   auto pool = MakePool(FileUrl(), 1, 1);
-  Run(rt_, RunExecute(pool, "CREATE TABLE t (x INTEGER)", {}, nullptr));
+  Await(rt_, RunExecute(pool, "CREATE TABLE t (x INTEGER)", {}, nullptr));
   {
-    Lease lease = Run(rt_, pool->Acquire(nullptr));
-    Run(rt_, lease->Begin());
-    Run(rt_, lease->Execute("INSERT INTO t VALUES (1)", {}, std::make_shared<CancelToken>()));
+    Lease lease = Await(rt_, pool->Acquire(nullptr));
+    Await(rt_, lease->Begin());
+    Await(rt_, lease->Execute("INSERT INTO t VALUES (1)", {}, std::make_shared<CancelToken>()));
   }  // returned with the transaction open
-  Lease next = Run(rt_, pool->Acquire(nullptr));
+  Lease next = Await(rt_, pool->Acquire(nullptr));
   EXPECT_FALSE(next->InTransaction());
-  auto result = Run(rt_, next->Query("SELECT count(*) FROM t", {}, std::make_shared<CancelToken>()));
+  auto result = Await(rt_, next->Query("SELECT count(*) FROM t", {}, std::make_shared<CancelToken>()));
   ASSERT_EQ(result.batches.size(), 1u);
   auto* counts = static_cast<const int64_t*>(result.batches[0].array().children[0]->buffers[1]);
   EXPECT_EQ(counts[0], 0);
@@ -143,10 +143,10 @@ TEST_F(PoolTest, IdleConnectionsAboveMinAreClosed) {
   config.max_connections = 4;
   config.idle_timeout = 0.3;
   auto pool = LocalPool::Create("idle", config, MakeDriver("sqlite", rt_), rt_);
-  Run(rt_, pool->Open());
+  Await(rt_, pool->Open());
   {
     std::vector<Lease> leases;
-    for (int i = 0; i < 4; ++i) leases.push_back(Run(rt_, pool->Acquire(nullptr)));
+    for (int i = 0; i < 4; ++i) leases.push_back(Await(rt_, pool->Acquire(nullptr)));
   }
   EXPECT_EQ(pool->Status().size, 4);
   std::this_thread::sleep_for(1500ms);
@@ -159,7 +159,7 @@ TEST_F(PoolTest, MaxLifetimeRetiresAndRefills) {
   config.max_connections = 2;
   config.max_lifetime = 0.4;
   auto pool = LocalPool::Create("life", config, MakeDriver("sqlite", rt_), rt_);
-  Run(rt_, pool->Open());
+  Await(rt_, pool->Open());
   EXPECT_EQ(pool->Status().connections_opened, 2);
   std::this_thread::sleep_for(1500ms);
   auto s = pool->Status();
@@ -170,7 +170,7 @@ TEST_F(PoolTest, MaxLifetimeRetiresAndRefills) {
 
 TEST_F(PoolTest, CloseWakesWaitersAndRejectsNewCalls) {
   auto pool = MakePool("sqlite::memory:", 1, 1);
-  Lease held = Run(rt_, pool->Acquire(nullptr));
+  Lease held = Await(rt_, pool->Acquire(nullptr));
   auto waiting = asio::co_spawn(rt_.executor(), pool->Acquire(nullptr), asio::use_future);
   while (pool->Status().waiting < 1) std::this_thread::sleep_for(1ms);
   auto closing = asio::co_spawn(rt_.executor(), pool->Close(5), asio::use_future);
@@ -188,7 +188,7 @@ TEST_F(PoolTest, CloseWakesWaitersAndRejectsNewCalls) {
 TEST(PoolManagerTest, RegistryAndErrors) {
   Runtime rt(1, 2);
   PoolManager manager(&rt);
-  Run(rt, manager.CreatePool("a", PoolConfig::FromUrl("sqlite::memory:")));
+  Await(rt, manager.CreatePool("a", PoolConfig::FromUrl("sqlite::memory:")));
   EXPECT_EQ(manager.ListPools(), std::vector<std::string>{"a"});
   try {
     manager.Get("b");
@@ -198,14 +198,14 @@ TEST(PoolManagerTest, RegistryAndErrors) {
     EXPECT_NE(std::string(e.what()).find("known pools: a"), std::string::npos) << e.what();
   }
   try {
-    Run(rt, manager.CreatePool("a", PoolConfig::FromUrl("sqlite::memory:")));
+    Await(rt, manager.CreatePool("a", PoolConfig::FromUrl("sqlite::memory:")));
     FAIL();
   } catch (const DbError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kConfig);
   }
-  auto result = Run(rt, manager.Query("a", "SELECT 41 + 1 AS x"));
+  auto result = Await(rt, manager.Query("a", "SELECT 41 + 1 AS x"));
   EXPECT_EQ(result.num_rows(), 1);
-  Run(rt, manager.Close(1));
+  Await(rt, manager.Close(1));
   try {
     manager.Get("a");
     FAIL();

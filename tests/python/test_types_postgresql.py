@@ -58,7 +58,7 @@ def _ids(case):
 @pytest.mark.parametrize("case", [c for c in CASES if c[0] != "date"], ids=_ids)
 async def test_round_trip(pg, case):
     sql_type, literals, dtype, expected = case
-    values = ", ".join(f"({lit}::{sql_type}, {i})" for i, lit in enumerate(literals))
+    values = ", ".join(f"(({lit})::{sql_type}, {i})" for i, lit in enumerate(literals))
     sql = f"SELECT v FROM (VALUES {values}, (NULL::{sql_type}, {len(literals)})) AS t(v, i) ORDER BY i"
     df = await pg.query("pg", sql)
     assert df.schema["v"] == dtype, (sql_type, df.schema["v"])
@@ -129,7 +129,7 @@ async def test_empty_result_keeps_the_schema(pg):
 
 
 async def test_large_result_spans_several_batches(pg):
-    df = await pg.query("pg", "SELECT g AS i, g::text AS s FROM generate_series(1, 200000) g")
+    df = await pg.query("pg", "SELECT g::bigint AS i, g::text AS s FROM generate_series(1, 200000) g")
     assert df.height == 200000
     assert df["i"].sum() == 200000 * 200001 // 2
     assert df["s"][-1] == "200000"
