@@ -32,6 +32,11 @@ class Runtime {
 
   /// Runs `fn` on the blocking pool and resumes the awaiting coroutine on its own executor
   /// with fn's result (or exception).
+  ///
+  /// `fn` must be trivially copyable (capture pointers/references into the awaiting
+  /// coroutine's frame, which outlives the call): g++ 12 destroys a closure temporary in a
+  /// co_await expression twice, so a captured std::string or shared_ptr would be freed
+  /// twice (reproduced under ASan). The static_assert keeps that bug out of every driver.
   template <typename F>
   asio::awaitable<std::invoke_result_t<F>> RunBlocking(F fn);
 
@@ -44,6 +49,8 @@ class Runtime {
 
 template <typename F>
 asio::awaitable<std::invoke_result_t<F>> Runtime::RunBlocking(F fn) {
+  static_assert(std::is_trivially_copyable_v<F>,
+                "RunBlocking: capture pointers only (see the comment on RunBlocking)");
   using R = std::invoke_result_t<F>;
   auto& pool = blocking_;
   if constexpr (std::is_void_v<R>) {

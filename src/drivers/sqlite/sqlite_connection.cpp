@@ -213,14 +213,14 @@ QueryResult SqliteConnection::RunGuarded(const std::string& sql, const Params& p
 asio::awaitable<QueryResult> SqliteConnection::Query(std::string sql, Params params,
                                                      CancelTokenPtr cancel) {
   // sql, params and cancel live in this coroutine's frame until the call returns.
-  co_return co_await Blocking(runtime_, [this, sql = &sql, params = &params, c = cancel.get()] {
+  co_return co_await runtime_.RunBlocking([this, sql = &sql, params = &params, c = cancel.get()] {
     return RunGuarded(*sql, *params, c, true);
   });
 }
 
 asio::awaitable<int64_t> SqliteConnection::Execute(std::string sql, Params params,
                                                    CancelTokenPtr cancel) {
-  co_return co_await Blocking(runtime_, [this, sql = &sql, params = &params, c = cancel.get()] {
+  co_return co_await runtime_.RunBlocking([this, sql = &sql, params = &params, c = cancel.get()] {
     return RunGuarded(*sql, *params, c, false).rows_affected;
   });
 }
@@ -230,15 +230,15 @@ asio::awaitable<void> SqliteConnection::Begin() {
   // transaction that reads and then writes must upgrade its lock, and SQLite answers a
   // conflicting upgrade with SQLITE_BUSY at once (waiting could deadlock), mid-transaction.
   // The cost: transactions serialise at BEGIN even when they turn out to only read.
-  co_await Blocking(runtime_, [this] { RunGuarded("BEGIN IMMEDIATE", {}, nullptr, false); });
+  co_await runtime_.RunBlocking([this] { RunGuarded("BEGIN IMMEDIATE", {}, nullptr, false); });
 }
 
 asio::awaitable<void> SqliteConnection::Commit() {
-  co_await Blocking(runtime_, [this] { RunGuarded("COMMIT", {}, nullptr, false); });
+  co_await runtime_.RunBlocking([this] { RunGuarded("COMMIT", {}, nullptr, false); });
 }
 
 asio::awaitable<void> SqliteConnection::Rollback() {
-  co_await Blocking(runtime_, [this] {
+  co_await runtime_.RunBlocking([this] {
     if (sqlite3_get_autocommit(db_) != 0) {  // no transaction (or SQLite already rolled back)
       in_transaction_.store(false, std::memory_order_release);
       return;
@@ -250,7 +250,7 @@ asio::awaitable<void> SqliteConnection::Rollback() {
 asio::awaitable<void> SqliteConnection::Ping() {
   // The library runs in-process, so there is no link to probe; a trivial statement proves
   // the handle still executes. File problems surface as I/O errors on real statements.
-  co_await Blocking(runtime_, [this] {
+  co_await runtime_.RunBlocking([this] {
     try {
       RunGuarded("SELECT 1", {}, nullptr, true);
     } catch (const DbError& error) {

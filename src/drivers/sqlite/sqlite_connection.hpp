@@ -16,17 +16,6 @@
 
 namespace dbpool::sqlite {
 
-/// runtime.RunBlocking for a callable that must be trivially copyable: capture only
-/// pointers into the awaiting coroutine's frame (which outlives the call). With asio 1.22
-/// and g++ 12, use_awaitable's initiation copies the callable bitwise and destroys both
-/// copies, so a captured std::string or shared_ptr is freed twice (seen under ASan).
-template <typename F>
-asio::awaitable<std::invoke_result_t<F>> Blocking(Runtime& runtime, F fn) {
-  static_assert(std::is_trivially_copyable_v<F>,
-                "capture pointers only; see the comment on Blocking");
-  return runtime.RunBlocking(fn);
-}
-
 /// Settings from ConnectionConfig.options, validated by the driver.
 struct OpenOptions {
   int busy_timeout_ms = 5000;  ///< options["busy_timeout"]: wait this long for a lock

@@ -82,8 +82,7 @@ asio::awaitable<std::unique_ptr<Connection>> SqliteDriver::Connect(ConnectionCon
     throw ConfigError("database: SQLite needs a file path or ':memory:'");
   }
   OpenOptions options = ParseOptions(config);
-  co_return co_await Blocking(
-      runtime_, [this, o = &options, db = &config.database]() -> std::unique_ptr<Connection> {
+  co_return co_await runtime_.RunBlocking([this, o = &options, db = &config.database]() -> std::unique_ptr<Connection> {
         if (!o->memory) return SqliteConnection::Open(runtime_, *db, *db, *o);
         EnsureKeeper();
         return SqliteConnection::Open(runtime_, memory_uri_, *db, *o);
