@@ -80,24 +80,31 @@ asio::awaitable<std::unique_ptr<PooledConnection>> LocalPool::OpenConnection() {
   co_return entry;
 }
 
+asio::awaitable<std::unique_ptr<PooledConnection>> LocalPool::OpenReserved() {
+  std::unique_ptr<PooledConnection> entry;
+  try {
+    entry = co_await OpenConnection();
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    --pending_;
+    WakeOneLocked();  // the slot is free again: a waiter may open it
+    throw;
+  }
+  std::lock_guard lock(mutex_);
+  --pending_;
+  ++size_;
+  ++opened_total_;
+  co_return entry;
+}
+
 asio::awaitable<void> LocalPool::Open() {
   for (int i = 0; i < config_.min_connections; ++i) {
     {
       std::lock_guard lock(mutex_);
       ++pending_;
     }
-    std::unique_ptr<PooledConnection> entry;
-    try {
-      entry = co_await OpenConnection();
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      --pending_;
-      throw;
-    }
+    auto entry = co_await OpenReserved();
     std::lock_guard lock(mutex_);
-    --pending_;
-    ++size_;
-    ++opened_total_;
     idle_.push_back(std::move(entry));
   }
   StartMaintenance();
@@ -141,22 +148,7 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
       }
     }
     expired.clear();  // closes retired connections outside the lock
-    if (create) {
-      std::unique_ptr<PooledConnection> entry;
-      try {
-        entry = co_await OpenConnection();
-      } catch (...) {
-        std::lock_guard lock(mutex_);
-        --pending_;
-        WakeOneLocked();  // the slot we held is free again
-        throw;
-      }
-      std::lock_guard lock(mutex_);
-      --pending_;
-      ++size_;
-    ++opened_total_;
-      co_return Lease(self, std::move(entry));
-    }
+    if (create) co_return Lease(self, co_await OpenReserved());
 
     // Wait for a hand-over, a freed slot, cancellation or the deadline.
     std::weak_ptr<Waiter> weak_waiter = waiter;
@@ -292,19 +284,9 @@ void LocalPool::FillToMin() {
         [self]() -> asio::awaitable<void> {
           std::unique_ptr<PooledConnection> entry;
           try {
-            entry = co_await self->OpenConnection();
+            entry = co_await self->OpenReserved();
           } catch (...) {
-            // The database is unreachable: maintenance retries on its next tick.
-          }
-          {
-            std::lock_guard lock(self->mutex_);
-            --self->pending_;
-            if (!entry) {
-              self->WakeOneLocked();
-              co_return;
-            }
-            ++self->size_;
-            ++self->opened_total_;
+            co_return;  // the database is unreachable: maintenance retries on its next tick
           }
           self->ReturnClean(std::move(entry));
         },

@@ -86,6 +86,9 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   LocalPool(std::string id, PoolConfig config, std::shared_ptr<Driver> driver, Runtime& runtime);
 
   asio::awaitable<std::unique_ptr<PooledConnection>> OpenConnection();
+  /// Opens a connection for a slot already counted in pending_: on success the slot moves
+  /// to size_, on failure it is released and a waiter is woken to use it.
+  asio::awaitable<std::unique_ptr<PooledConnection>> OpenReserved();
   /// Called by Lease: resets (rollback) if needed, then hands over to a waiter or idles.
   void Return(std::unique_ptr<PooledConnection> entry);
   void ReturnClean(std::unique_ptr<PooledConnection> entry);
