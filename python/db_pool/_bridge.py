@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import _core
 from .errors import from_engine
@@ -44,7 +45,7 @@ class _LoopBridge:
                 future.set_exception(from_engine(value))
 
 
-_bridges: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBridge]" = (
+_bridges: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopBridge] = (
     weakref.WeakKeyDictionary()
 )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import uuid
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
@@ -87,7 +88,7 @@ class Transaction:
 
 
 class _TransactionContext:
-    def __init__(self, pool: "DatabasePool", pool_id: str) -> None:
+    def __init__(self, pool: DatabasePool, pool_id: str) -> None:
         self._pool = pool
         self._pool_id = pool_id
         self._tx: Transaction | None = None
@@ -118,7 +119,7 @@ class DatabasePool:
         self._engine = _core.Engine()
         self._closed = False
 
-    async def __aenter__(self) -> "DatabasePool":
+    async def __aenter__(self) -> DatabasePool:
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

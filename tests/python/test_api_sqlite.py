@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import db_pool
 import polars as pl
 import pytest
-
-import db_pool
 from db_pool import DatabasePool, PoolClosedError, PoolNotFoundError, QueryError
 
 

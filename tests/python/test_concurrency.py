@@ -6,8 +6,7 @@ import asyncio
 import time
 
 import pytest
-
-from db_pool import DatabasePool, PoolTimeoutError
+from db_pool import PoolTimeoutError
 
 
 async def test_500_tasks_on_a_pool_of_5_postgresql(pool, pg_url):

@@ -6,7 +6,6 @@ import socket
 import time
 
 import pytest
-
 from db_pool import (
     ConfigError,
     ConnectionError,

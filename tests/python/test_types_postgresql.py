@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-
 from db_pool import DataConversionError
 
 UTC = dt.timezone.utc
