@@ -62,6 +62,30 @@ def _params(params: Params) -> Any:
     return [_normalise(v) for v in params]
 
 
+def _statement(sql: Any, params: Params = None) -> tuple[str, Any]:
+    """(sql, params) for the engine. A list or tuple of arguments instead of SQL text is a
+    command for command databases (Redis: ["SET", "k", b"v"]): sent as its arguments."""
+    if isinstance(sql, str):
+        return sql, _params(params)
+    if isinstance(sql, (list, tuple)):
+        if params is not None:
+            raise TypeError("a command given as a list of arguments takes no separate params")
+        return "", _params(list(sql))
+    raise TypeError(f"sql must be a str (or a list of command arguments), not {type(sql).__name__}")
+
+
+def _batch_item(item: Any) -> tuple[str, Any]:
+    """str -> SQL; list -> command arguments; (sql, params) -> SQL with bound params."""
+    if (
+        isinstance(item, tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and (item[1] is None or isinstance(item[1], (list, tuple, Mapping)))
+    ):
+        return _statement(item[0], item[1])
+    return _statement(item)
+
+
 def _frame(result: Any) -> pl.DataFrame:
     if result.rows_affected >= 0:
         return pl.DataFrame({"rows_affected": [result.rows_affected]}, schema={"rows_affected": pl.Int64})
@@ -75,10 +99,10 @@ class Transaction:
         self._core = core
 
     async def query(self, sql: str, params: Params = None) -> pl.DataFrame:
-        return _frame(await _bridge.run(self._core.query, sql, _params(params)))
+        return _frame(await _bridge.run(self._core.query, *_statement(sql, params)))
 
     async def execute(self, sql: str, params: Params = None) -> int:
-        return await _bridge.run(self._core.execute, sql, _params(params))
+        return await _bridge.run(self._core.execute, *_statement(sql, params))
 
     async def commit(self) -> None:
         await _bridge.run(self._core.commit)
@@ -175,24 +199,29 @@ class DatabasePool:
     async def query(self, pool_id: str, sql: str, params: Params = None) -> pl.DataFrame:
         """Runs ``sql`` with bound ``params`` ($1.. for PostgreSQL, ? or :name for SQLite)."""
         self._check_open()
-        return _frame(await _bridge.run(self._engine.query, pool_id, sql, _params(params)))
+        return _frame(await _bridge.run(self._engine.query, pool_id, *_statement(sql, params)))
 
     async def query_arrow(self, pool_id: str, sql: str, params: Params = None) -> Any:
         """Like query() but returns the Arrow result itself (``__arrow_c_stream__``) for
         pyarrow (``pa.table(r)``), duckdb or pandas users."""
         self._check_open()
-        return await _bridge.run(self._engine.query, pool_id, sql, _params(params))
+        return await _bridge.run(self._engine.query, pool_id, *_statement(sql, params))
 
     async def execute(self, pool_id: str, sql: str, params: Params = None) -> int:
         """Runs a statement and returns the number of rows it affected."""
         self._check_open()
-        return await _bridge.run(self._engine.execute, pool_id, sql, _params(params))
+        return await _bridge.run(self._engine.execute, pool_id, *_statement(sql, params))
 
-    async def execute_batch(self, pool_id: str, sqls: Iterable[str]) -> list[pl.DataFrame]:
-        """Runs the statements in order on one connection; one DataFrame each (a statement
-        without rows gives a one-row frame with column ``rows_affected``)."""
+    async def execute_batch(self, pool_id: str, sqls: Iterable[Any]) -> list[pl.DataFrame]:
+        """Runs the statements in order on one connection (pipelined where the database
+        allows); one DataFrame each (a statement without rows gives a one-row frame with
+        column ``rows_affected``). Items: SQL text, ``(sql, params)`` pairs, or lists of
+        command arguments for command databases."""
         self._check_open()
-        results = await _bridge.run(self._engine.execute_batch, pool_id, list(sqls))
+        if isinstance(sqls, str):
+            raise TypeError("sqls must be a list of statements, not a str")
+        items = [_batch_item(item) for item in sqls]
+        results = await _bridge.run(self._engine.execute_batch, pool_id, items)
         return [_frame(r) for r in results]
 
     async def execute_transaction(self, pool_id: str, sqls: Iterable[str]) -> list[int]:

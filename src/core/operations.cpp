@@ -34,15 +34,11 @@ asio::awaitable<int64_t> RunExecute(std::shared_ptr<LocalPool> pool, std::string
 }
 
 asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> pool,
-                                                   std::vector<std::string> sqls,
+                                                   std::vector<Statement> statements,
                                                    CancelTokenPtr cancel) {
-  co_return co_await WithConnection(
-      pool, cancel, [&](Connection& conn) -> asio::awaitable<std::vector<QueryResult>> {
-        std::vector<QueryResult> results;
-        results.reserve(sqls.size());
-        for (auto& sql : sqls) results.push_back(co_await conn.Query(std::move(sql), {}, cancel));
-        co_return results;
-      });
+  co_return co_await WithConnection(pool, cancel, [&](Connection& conn) {
+    return conn.QueryBatch(std::move(statements), cancel);
+  });
 }
 
 asio::awaitable<std::vector<int64_t>> RunTransaction(std::shared_ptr<LocalPool> pool,

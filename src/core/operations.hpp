@@ -19,9 +19,10 @@ asio::awaitable<QueryResult> RunQuery(std::shared_ptr<LocalPool> pool, std::stri
 asio::awaitable<int64_t> RunExecute(std::shared_ptr<LocalPool> pool, std::string sql,
                                     Params params, CancelTokenPtr cancel);
 
-/// Runs the statements in order on one connection (no transaction); one result each.
+/// Runs the statements in order on one connection (no transaction; pipelined where the
+/// driver can); one result each.
 asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> pool,
-                                                   std::vector<std::string> sqls,
+                                                   std::vector<Statement> statements,
                                                    CancelTokenPtr cancel);
 
 /// Runs the statements in one transaction: all commit, or none (rolled back on error).

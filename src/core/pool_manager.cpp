@@ -112,7 +112,10 @@ asio::awaitable<int64_t> PoolManager::Execute(std::string id, std::string sql, P
 
 asio::awaitable<std::vector<QueryResult>> PoolManager::ExecuteBatch(
     std::string id, std::vector<std::string> sqls, CancelTokenPtr cancel) {
-  return RunBatch(Get(id), std::move(sqls), std::move(cancel));
+  std::vector<Statement> statements;
+  statements.reserve(sqls.size());
+  for (auto& sql : sqls) statements.push_back({std::move(sql), {}});
+  return RunBatch(Get(id), std::move(statements), std::move(cancel));
 }
 
 asio::awaitable<std::vector<int64_t>> PoolManager::ExecuteTransaction(

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "dbpool/config.hpp"
 #include "dbpool/error.hpp"
@@ -16,6 +17,25 @@
 #include "runtime/runtime.hpp"
 
 namespace dbpool {
+
+/// One statement of a batch: SQL text (or, for command databases like Redis, an empty
+/// string with the command's arguments in params) and its bound parameters.
+struct Statement {
+  std::string sql;
+  Params params;
+};
+
+/// Receives a streamed result in order. Awaiting each call is the backpressure: the driver
+/// reads no further while the consumer is busy, so memory stays bounded by batch size.
+class BatchSink {
+ public:
+  virtual ~BatchSink() = default;
+  /// Called once, before any batch (also for an empty result).
+  virtual asio::awaitable<void> OnSchema(arrow::Schema schema) = 0;
+  /// Returns false to stop early; the driver then ends the statement and leaves the
+  /// connection clean (or marks it broken if it cannot).
+  virtual asio::awaitable<bool> OnBatch(RecordBatch batch) = 0;
+};
 
 class Connection {
  public:
@@ -33,6 +53,33 @@ class Connection {
   /// Like Query but for statements whose rows are not wanted: returns rows affected.
   virtual asio::awaitable<int64_t> Execute(std::string sql, Params params,
                                            CancelTokenPtr cancel) = 0;
+
+  /// Runs statements in order, one result each. Drivers that can pipeline (send all, then
+  /// read all) override this; the default runs them one by one.
+  virtual asio::awaitable<std::vector<QueryResult>> QueryBatch(std::vector<Statement> statements,
+                                                               CancelTokenPtr cancel) {
+    std::vector<QueryResult> results;
+    results.reserve(statements.size());
+    for (auto& statement : statements) {
+      results.push_back(
+          co_await Query(std::move(statement.sql), std::move(statement.params), cancel));
+    }
+    co_return results;
+  }
+
+  /// Streams a result in batches of about `batch_rows` rows into `sink`. The default runs
+  /// Query and hands over its batches; drivers override it to read incrementally.
+  virtual asio::awaitable<void> QueryStream(std::string sql, Params params,
+                                            CancelTokenPtr cancel, BatchSink& sink,
+                                            int64_t batch_rows) {
+    QueryResult result = co_await Query(std::move(sql), std::move(params), cancel);
+    co_await sink.OnSchema(result.schema);
+    for (auto& batch : result.batches) {
+      // Named, not `if (!co_await ...)`: g++ 12 miscompiles that form (SIGILL).
+      bool more = co_await sink.OnBatch(std::move(batch));
+      if (!more) break;
+    }
+  }
 
   virtual asio::awaitable<void> Begin() = 0;
   virtual asio::awaitable<void> Commit() = 0;

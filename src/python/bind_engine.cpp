@@ -96,6 +96,19 @@ std::vector<std::string> ToStrings(nb::handle sqls) {
   return out;
 }
 
+// Items are (sql, params-or-None) pairs; the Python layer builds them.
+std::vector<Statement> ToStatements(nb::handle items) {
+  std::vector<Statement> out;
+  for (nb::handle item : items) {
+    if (!PyTuple_Check(item.ptr()) || PyTuple_GET_SIZE(item.ptr()) != 2) {
+      throw nb::type_error("every statement must be a (sql, params) pair");
+    }
+    nb::tuple pair = nb::borrow<nb::tuple>(item);
+    out.push_back({nb::cast<std::string>(pair[0]), ToParams(pair[1])});
+  }
+  return out;
+}
+
 }  // namespace
 
 template <typename T>
@@ -216,7 +229,7 @@ void BindEngine(nb::module_& m) {
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {
              auto pool = e.manager().Get(pool_id);
              auto token = std::make_shared<CancelToken>();
-             return Start(n, token, RunBatch(std::move(pool), ToStrings(sqls), token));
+             return Start(n, token, RunBatch(std::move(pool), ToStatements(sqls), token));
            })
       .def("execute_transaction",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {

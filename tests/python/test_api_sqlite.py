@@ -141,3 +141,19 @@ def test_exceptions_importable():
     ]:
         cls = getattr(db_pool, name)
         assert issubclass(cls, db_pool.DbPoolError)
+
+
+async def test_execute_batch_with_bound_parameters(lite):
+    frames = await lite.execute_batch(
+        "lite",
+        [
+            "CREATE TABLE p (x INTEGER, s TEXT)",
+            ("INSERT INTO p VALUES (?, ?)", [1, "a"]),
+            ("INSERT INTO p VALUES (:x, :s)", {"x": 2, "s": "b"}),
+            "SELECT x, s FROM p ORDER BY x",
+        ],
+    )
+    assert frames[1]["rows_affected"].to_list() == [1]
+    assert frames[3].to_dicts() == [{"x": 1, "s": "a"}, {"x": 2, "s": "b"}]
+    with pytest.raises(TypeError):
+        await lite.execute_batch("lite", "SELECT 1")
