@@ -9,12 +9,16 @@ loop it was created on.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 from . import _core
 from .errors import from_engine
+
+# Engine threads stop before the interpreter tears down: no engine work runs during exit.
+atexit.register(_core.shutdown)
 
 # How long a cancelled call waits for the engine to confirm the server-side cancel (the
 # connection is back in the pool by then). Past this the caller is released anyway.

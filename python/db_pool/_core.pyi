@@ -11,6 +11,9 @@ class Notifier:
 
     def fileno(self) -> int: ...
 
+    def pending(self) -> int:
+        """Completions queued and not yet drained."""
+
     def drain(self) -> list:
         """
         Returns [(operation_id, ok, value_or_error_tuple), ...] for every finished operation.
@@ -54,6 +57,13 @@ class Transaction:
     @property
     def finished(self) -> bool: ...
 
+class Stream:
+    """A streamed query; next() gives batches, close() stops it."""
+
+    def next(self, arg: Notifier, /) -> Operation: ...
+
+    def close(self) -> None: ...
+
 class Engine:
     """A registry of pools (one per DatabasePool)."""
 
@@ -73,6 +83,8 @@ class Engine:
 
     def execute_transaction(self, arg0: Notifier, arg1: str, arg2: object, /) -> Operation: ...
 
+    def stream(self, notifier: Notifier, pool_id: str, sql: str, params: object | None, batch_rows: int) -> Operation: ...
+
     def begin(self, arg0: Notifier, arg1: str, /) -> Operation: ...
 
     def status(self, arg: str, /) -> dict: ...
@@ -81,3 +93,6 @@ class Engine:
 
 class EngineError(Exception):
     pass
+
+def shutdown() -> None:
+    """Stops the engine's threads (registered with atexit by db_pool)."""

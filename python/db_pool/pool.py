@@ -11,6 +11,8 @@ from typing import Any
 import polars as pl
 
 from . import _bridge, _core
+from ._partition import partitioned_query
+from ._stream import ResultStream
 from .errors import ConfigError, PoolClosedError
 
 Params = Sequence[Any] | Mapping[str, Any] | None
@@ -196,10 +198,37 @@ class DatabasePool:
         self._closed = True
         await _bridge.run(self._engine.close, float(timeout))
 
-    async def query(self, pool_id: str, sql: str, params: Params = None) -> pl.DataFrame:
-        """Runs ``sql`` with bound ``params`` ($1.. for PostgreSQL, ? or :name for SQLite)."""
+    async def query(
+        self,
+        pool_id: str,
+        sql: str,
+        params: Params = None,
+        *,
+        partition_on: str | None = None,
+        partitions: int = 1,
+    ) -> pl.DataFrame:
+        """Runs ``sql`` with bound ``params`` ($1.. for PostgreSQL, ? or :name for SQLite).
+
+        With ``partition_on`` (a numeric, date or timestamp column of the result) and
+        ``partitions`` > 1, the range of that column is split into ``partitions`` parts read
+        concurrently on as many pooled connections, like ConnectorX; the result has the same
+        schema as the unpartitioned query.
+        """
         self._check_open()
+        if partition_on is not None and partitions > 1:
+            return await partitioned_query(self, pool_id, sql, params, partition_on, partitions)
         return _frame(await _bridge.run(self._engine.query, pool_id, *_statement(sql, params)))
+
+    def stream(
+        self, pool_id: str, sql: str, params: Params = None, *, batch_rows: int = 65536
+    ) -> ResultStream:
+        """``async for df in pool.stream(pool_id, sql)``: the result as DataFrames of about
+        ``batch_rows`` rows each, in memory bounded by the batch size."""
+        self._check_open()
+        if batch_rows < 1:
+            raise ValueError("batch_rows must be at least 1")
+        sql_text, bound = _statement(sql, params)
+        return ResultStream(self._engine, pool_id, sql_text, bound, int(batch_rows))
 
     async def query_arrow(self, pool_id: str, sql: str, params: Params = None) -> Any:
         """Like query() but returns the Arrow result itself (``__arrow_c_stream__``) for

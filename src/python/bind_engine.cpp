@@ -25,7 +25,7 @@ struct Delivery {
     if (error) {
       notifier->Push({id, ErrorInfo::FromCurrentException(error)});
     } else {
-      notifier->Push({id, std::move(value)});
+      notifier->Push({id, Payload(std::move(value))});
     }
   }
 };
@@ -131,6 +131,7 @@ void BindCompletion(nb::module_& m) {
   nb::class_<Notifier>(m, "Notifier", "Completion queue of one asyncio loop (an eventfd).")
       .def(nb::new_([] { return std::make_shared<Notifier>(); }))
       .def("fileno", &Notifier::fileno)
+      .def("pending", &Notifier::Pending, "Completions queued and not yet drained.")
       .def(
           "drain",
           [](Notifier& n) {
@@ -176,6 +177,23 @@ void BindEngine(nb::module_& m) {
         return Start(n, std::make_shared<CancelToken>(), t.session->Rollback());
       })
       .def_prop_ro("finished", [](Transaction& t) { return t.session->finished(); });
+
+  nb::class_<Stream>(m, "Stream", "A streamed query; next() gives batches, close() stops it.")
+      .def("next",
+           [](Stream& s, std::shared_ptr<Notifier> n) {
+             auto stream = s.get();
+             // Adapts optional<QueryResult> to a payload: a result, or None at the end.
+             auto next = [](std::shared_ptr<ResultStream> stream) -> asio::awaitable<Payload> {
+               auto batch = co_await stream->Next();
+               if (!batch) co_return Payload{std::monostate{}};
+               co_return Payload{std::move(*batch)};
+             };
+             return Start(n, std::make_shared<CancelToken>(), next(std::move(stream)));
+           })
+      .def("close", [](Stream& s) {
+        nb::gil_scoped_release release;
+        s.Close();
+      });
 
   nb::class_<Engine>(m, "Engine", "A registry of pools (one per DatabasePool).")
       .def(nb::init<>())
@@ -237,6 +255,20 @@ void BindEngine(nb::module_& m) {
              auto token = std::make_shared<CancelToken>();
              return Start(n, token, RunTransaction(std::move(pool), ToStrings(sqls), token));
            })
+      .def("stream",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, std::string sql,
+              nb::handle params, int64_t batch_rows) {
+             auto pool = e.manager().Get(pool_id);
+             Params p = ToParams(params);
+             auto start = [](std::shared_ptr<LocalPool> pool, std::string sql, Params p,
+                             int64_t rows) -> asio::awaitable<std::shared_ptr<ResultStream>> {
+               co_return ResultStream::Start(std::move(pool), std::move(sql), std::move(p), rows);
+             };
+             return Start(n, std::make_shared<CancelToken>(),
+                          start(std::move(pool), std::move(sql), std::move(p), batch_rows));
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none(),
+           nb::arg("batch_rows"))
       .def("begin",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id) {
              auto pool = e.manager().Get(pool_id);

@@ -53,6 +53,25 @@ struct Transaction {
   std::shared_ptr<TransactionSession> session;
 };
 
+/// A streamed query (pool.stream()); closing it (or dropping it) ends the statement and
+/// returns the connection.
+class Stream {
+ public:
+  explicit Stream(std::shared_ptr<ResultStream> stream) : stream_(std::move(stream)) {}
+  Stream(Stream&& other) noexcept : stream_(std::move(other.stream_)) {}
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  Stream& operator=(Stream&&) = delete;
+  ~Stream() { Close(); }
+  void Close() {
+    if (stream_) stream_->Close();
+  }
+  const std::shared_ptr<ResultStream>& get() const { return stream_; }
+
+ private:
+  std::shared_ptr<ResultStream> stream_;
+};
+
 /// The engine as Python sees it: a PoolManager whose operations complete on a Notifier.
 class Engine {
  public:

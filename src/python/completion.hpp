@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/operations.hpp"
+#include "core/result_stream.hpp"
 #include "dbpool/error.hpp"
 #include "dbpool/result.hpp"
 
@@ -29,7 +30,7 @@ struct ErrorInfo {
 
 using Payload = std::variant<std::monostate, int64_t, std::vector<int64_t>, QueryResult,
                              std::vector<QueryResult>, std::shared_ptr<TransactionSession>,
-                             ErrorInfo>;
+                             std::shared_ptr<ResultStream>, ErrorInfo>;
 
 struct Completion {
   uint64_t operation_id;
@@ -51,6 +52,11 @@ class Notifier {
   void Push(Completion completion);
   /// Takes every queued completion (and clears the eventfd).
   std::vector<Completion> Take();
+  /// How many completions wait to be taken (for tests and diagnostics).
+  size_t Pending() {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+  }
 
  private:
   int fd_;

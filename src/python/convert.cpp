@@ -86,6 +86,8 @@ nb::object ToPython(Payload&& payload) {
           return list;
         } else if constexpr (std::is_same_v<T, std::shared_ptr<TransactionSession>>) {
           return nb::cast(Transaction{std::move(value)});
+        } else if constexpr (std::is_same_v<T, std::shared_ptr<ResultStream>>) {
+          return nb::cast(Stream(std::move(value)));
         } else {
           return nb::make_tuple(value.kind, value.message, value.sqlstate, value.vendor_code,
                                 value.pool_id, value.text);

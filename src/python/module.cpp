@@ -1,9 +1,17 @@
 // The nanobind module db_pool._core: one Bind call per bound class.
 #include "python/bindings.hpp"
+#include "runtime/runtime.hpp"
 
 NB_MODULE(_core, m) {
   m.doc() = "db-pool engine (C++20): pools, drivers and Arrow results";
   dbpool::python::BindCompletion(m);
   dbpool::python::BindResult(m);
   dbpool::python::BindEngine(m);
+  m.def(
+      "shutdown",
+      [] {
+        nanobind::gil_scoped_release release;
+        dbpool::Runtime::Global().Shutdown();
+      },
+      "Stops the engine's threads (registered with atexit by db_pool).");
 }

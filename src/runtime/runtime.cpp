@@ -14,11 +14,18 @@ Runtime::Runtime(int io_threads, int blocking_threads)
   }
 }
 
-Runtime::~Runtime() {
-  work_.reset();
-  io_.stop();
-  for (auto& t : threads_) t.join();
-  blocking_.join();
+Runtime::~Runtime() { Shutdown(); }
+
+void Runtime::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    blocking_.stop();
+    blocking_.join();
+  });
 }
 
 Runtime& Runtime::Global() {

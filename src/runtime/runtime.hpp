@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -26,6 +27,10 @@ class Runtime {
   /// The runtime shared by all pools of the process (started on first use).
   static Runtime& Global();
 
+  /// Stops the event loop and joins every thread (idempotent). Called at process exit so no
+  /// engine thread is still running while static destructors tear the process down.
+  void Shutdown();
+
   asio::io_context& io() { return io_; }
   asio::any_io_executor executor() { return io_.get_executor(); }
   asio::thread_pool& blocking_pool() { return blocking_; }
@@ -45,6 +50,7 @@ class Runtime {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   asio::thread_pool blocking_;
   std::vector<std::thread> threads_;
+  std::once_flag shutdown_once_;
 };
 
 template <typename F>

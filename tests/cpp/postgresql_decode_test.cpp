@@ -184,6 +184,23 @@ TEST(PgDecodeTest, TextLikeValues) {
   EXPECT_THROW(BitsToText("\x00\x00\x00\x11\xff", 5), DecodeError);
 }
 
+TEST(PgDecodeTest, NumericFastAndWidePathsAgree) {
+  // Up to 18 digits at the target scale take a 64-bit path; more take the 128-bit one.
+  // 9999999999999999.99: weight 3, groups 9999 9999 9999 9999 . 9900 -> 18 digits at scale 2.
+  std::string v18 = Numeric(3, 0, 2, {9999, 9999, 9999, 9999, 9900});
+  EXPECT_EQ(ToString(Decimal(v18, 18, 2)), "999999999999999999");
+  EXPECT_EQ(ToString(Decimal(v18, 19, 3)), "9999999999999999990");  // 19 digits: wide path
+  EXPECT_THROW(Decimal(v18, 17, 2), DecodeError);                     // precision checked
+  EXPECT_EQ(ToString(Decimal(Numeric(3, 0x4000, 2, {9999, 9999, 9999, 9999, 9900}), 18, 2)),
+            "-999999999999999999");
+  // 1e16 at scale 2 (the digit group past the decimal point is all zero).
+  EXPECT_EQ(ToString(Decimal(Numeric(4, 0, 0, {1}), 19, 2)), "1000000000000000000");
+  EXPECT_EQ(ToString(Decimal(Numeric(3, 0, 0, {1}), 18, 2)), "100000000000000");
+  EXPECT_EQ(ToString(Decimal(Numeric(-1, 0, 4, {25}), 5, 4)), "25");  // 0.0025
+  EXPECT_THROW(Decimal(Numeric(-1, 0, 4, {25}), 5, 3), DecodeError);   // beyond the scale
+  EXPECT_THROW(Decimal(Numeric(-3, 0, 12, {1}), 5, 4), DecodeError);   // 1e-12, scale 4
+}
+
 TEST(PgDecodeTest, NumericTypmods) {
   int32_t p = 0;
   int32_t s = 0;

@@ -12,17 +12,21 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "dbpool/config.hpp"
 #include "dbpool/error.hpp"
 #include "dbpool/result.hpp"
+#include "drivers/postgresql/pg_connection.hpp"
 #include "drivers/postgresql/pg_driver.hpp"
 #include "runtime/runtime.hpp"
 
 namespace dbpool::pg::testing {
 
 inline const char* TestUrl() { return std::getenv("DB_POOL_TEST_PG_URL"); }
+
+inline void ExpectSameResult(const QueryResult& a, const QueryResult& b);
 
 /// A runtime and a driver per test; the server URL comes from DB_POOL_TEST_PG_URL.
 class PgTest : public ::testing::Test {
@@ -54,6 +58,44 @@ class PgTest : public ::testing::Test {
   }
   int64_t Execute(Connection& conn, const std::string& sql, Params params = {}) {
     return Run(conn.Execute(sql, std::move(params), nullptr));
+  }
+
+  /// Runs `sql` (no parameters) through the regular path and through COPY; expects the
+  /// same result (schema, batches, every buffer) or the same error, and returns the
+  /// result or throws the error.
+  QueryResult QueryBoth(Connection& conn, const std::string& sql) {
+    PgConnection& pg = dynamic_cast<PgConnection&>(conn);
+    std::optional<QueryResult> regular;
+    std::optional<QueryResult> copied;
+    std::optional<DbError> regular_error;
+    std::optional<DbError> copy_error;
+    pg.SetCopyReads(CopyReads::kNever);
+    try {
+      regular = Query(conn, sql);
+    } catch (const DbError& e) {
+      regular_error = e;
+    }
+    pg.SetCopyReads(CopyReads::kAlways);
+    try {
+      copied = Query(conn, sql);
+    } catch (const DbError& e) {
+      copy_error = e;
+    }
+    pg.SetCopyReads(CopyReads::kAuto);
+    EXPECT_FALSE(conn.IsBroken()) << sql;
+    if (regular_error || copy_error) {
+      EXPECT_TRUE(regular_error && copy_error)
+          << sql << "\nregular: " << (regular_error ? regular_error->what() : "ok")
+          << "\ncopy: " << (copy_error ? copy_error->what() : "ok");
+      if (regular_error && copy_error) {
+        EXPECT_EQ(regular_error->kind(), copy_error->kind()) << sql;
+        EXPECT_EQ(regular_error->sqlstate(), copy_error->sqlstate()) << sql;
+        EXPECT_EQ(regular_error->message(), copy_error->message()) << sql;
+      }
+      throw regular_error ? *regular_error : *copy_error;
+    }
+    ExpectSameResult(*regular, *copied);
+    return std::move(*copied);
   }
 
   /// Runs `fn` and returns the DbError it throws (fails the test if it throws none).
@@ -142,6 +184,114 @@ inline std::string Metadata(const arrow::Field& field, const std::string& key) {
   }
   return "";
 }
+
+/// Bytes per value of a fixed-width type; 0 for the others.
+inline int FixedWidth(const arrow::DataType& type) {
+  using arrow::TypeId;
+  switch (type.id) {
+    case TypeId::kInt8:
+    case TypeId::kUInt8: return 1;
+    case TypeId::kInt16:
+    case TypeId::kUInt16: return 2;
+    case TypeId::kInt32:
+    case TypeId::kUInt32:
+    case TypeId::kFloat32:
+    case TypeId::kDate32: return 4;
+    case TypeId::kInt64:
+    case TypeId::kUInt64:
+    case TypeId::kFloat64:
+    case TypeId::kTime64:
+    case TypeId::kTimestamp:
+    case TypeId::kDuration: return 8;
+    case TypeId::kDecimal128: return 16;
+    default: return 0;
+  }
+}
+
+inline bool Bit(const void* bits, int64_t i) {
+  return ((static_cast<const uint8_t*>(bits)[i >> 3] >> (i & 7)) & 1) != 0;
+}
+
+/// Expects `a` and `b` (arrays of `type`) to hold the same values in the same buffers:
+/// validity, values, offsets, string data, children.
+inline void ExpectSameArray(const ArrowArray& a, const ArrowArray& b, const arrow::DataType& type,
+                            const std::string& where) {
+  using arrow::TypeId;
+  ASSERT_EQ(a.length, b.length) << where;
+  ASSERT_EQ(a.null_count, b.null_count) << where;
+  ASSERT_EQ(a.offset, 0) << where;
+  ASSERT_EQ(b.offset, 0) << where;
+  ASSERT_EQ(a.n_buffers, b.n_buffers) << where;
+  ASSERT_EQ(a.n_children, b.n_children) << where;
+  const int64_t n = a.length;
+  if (a.n_buffers > 0) {
+    ASSERT_EQ(a.buffers[0] == nullptr, b.buffers[0] == nullptr) << where << " validity";
+    if (a.buffers[0] != nullptr) {
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(Bit(a.buffers[0], i), Bit(b.buffers[0], i)) << where << " validity " << i;
+      }
+    }
+  }
+  if (int width = FixedWidth(type); width > 0) {
+    ASSERT_EQ(std::memcmp(a.buffers[1], b.buffers[1], static_cast<size_t>(n * width)), 0)
+        << where << " values";
+    return;
+  }
+  switch (type.id) {
+    case TypeId::kNull: return;
+    case TypeId::kBoolean:
+      for (int64_t i = 0; i < n; ++i) {
+        ASSERT_EQ(Bit(a.buffers[1], i), Bit(b.buffers[1], i)) << where << " bit " << i;
+      }
+      return;
+    case TypeId::kString:
+    case TypeId::kBinary: {
+      ASSERT_EQ(std::memcmp(a.buffers[1], b.buffers[1], static_cast<size_t>((n + 1) * 8)), 0)
+          << where << " offsets";
+      int64_t bytes = At<int64_t>(a, n);
+      if (bytes > 0) {
+        ASSERT_EQ(std::memcmp(a.buffers[2], b.buffers[2], static_cast<size_t>(bytes)), 0)
+            << where << " data";
+      }
+      return;
+    }
+    case TypeId::kList:
+      ASSERT_EQ(std::memcmp(a.buffers[1], b.buffers[1], static_cast<size_t>((n + 1) * 8)), 0)
+          << where << " offsets";
+      ExpectSameArray(*a.children[0], *b.children[0], type.children[0].type, where + ".item");
+      return;
+    case TypeId::kStruct:
+      for (size_t c = 0; c < type.children.size(); ++c) {
+        ExpectSameArray(*a.children[c], *b.children[c], type.children[c].type,
+                        where + "." + type.children[c].name);
+      }
+      return;
+    default: FAIL() << where << ": no comparison for " << type.ToString();
+  }
+}
+
+/// Expects two results of the same statement to be identical: schema (names, types,
+/// metadata), batch boundaries and every buffer.
+inline void ExpectSameResult(const QueryResult& a, const QueryResult& b) {
+  ASSERT_EQ(a.rows_affected, b.rows_affected);
+  ASSERT_EQ(a.schema.size(), b.schema.size());
+  for (size_t c = 0; c < a.schema.size(); ++c) {
+    EXPECT_EQ(a.schema[c], b.schema[c]) << "field " << c << ": " << a.schema[c].type.ToString()
+                                        << " vs " << b.schema[c].type.ToString();
+  }
+  ASSERT_EQ(a.batches.size(), b.batches.size());
+  for (size_t i = 0; i < a.batches.size(); ++i) {
+    const ArrowArray& x = a.batches[i].array();
+    const ArrowArray& y = b.batches[i].array();
+    ASSERT_EQ(x.length, y.length) << "batch " << i;
+    for (size_t c = 0; c < a.schema.size(); ++c) {
+      ExpectSameArray(*x.children[c], *y.children[c], a.schema[c].type,
+                      "batch " + std::to_string(i) + " column '" + a.schema[c].name + "'");
+    }
+  }
+}
+
+inline PgConnection& AsPg(Connection& conn) { return dynamic_cast<PgConnection&>(conn); }
 
 inline std::string Int128ToString(__int128 v) {
   if (v == 0) return "0";

@@ -1,5 +1,6 @@
 // Type round trips against a real server (TYPES.md): NULL, minimum, maximum and an ordinary
-// value per mapping, checked in the exported Arrow buffers.
+// value per mapping, checked in the exported Arrow buffers. Every query runs through both
+// result paths (whole PGresult and binary COPY) and must give identical results or errors.
 #include <optional>
 #include <vector>
 
@@ -37,7 +38,7 @@ class PgTypesTest : public PgTest {
       }
     }
     sql += ") t(i, v) ORDER BY i";
-    QueryResult result = Query(*conn_, sql);
+    QueryResult result = QueryBoth(*conn_, sql);
     EXPECT_EQ(result.num_rows(), static_cast<int64_t>(values.size()));
     return result;
   }
@@ -203,7 +204,7 @@ TEST_F(PgTypesTest, InvalidUtf8IsAConversionErrorNamingTheColumn) {
   ConnectionConfig latin1 = config_;
   latin1.options["client_encoding"] = "LATIN1";
   auto conn = Connect(latin1);
-  DbError e = Catch([&] { Query(*conn, "SELECT 'caf' || chr(233) AS word"); });
+  DbError e = Catch([&] { QueryBoth(*conn, "SELECT 'caf' || chr(233) AS word"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'word'"), std::string::npos) << e.message();
   EXPECT_NE(e.message().find("UTF-8"), std::string::npos) << e.message();
@@ -317,7 +318,7 @@ TEST_F(PgTypesTest, UuidAndJson) {
 }
 
 TEST_F(PgTypesTest, ArraysBecomeLists) {
-  QueryResult r = Query(*conn_,
+  QueryResult r = QueryBoth(*conn_,
                         "SELECT v FROM (VALUES (1, ARRAY[1, NULL, 3]::int4[]), (2, '{}'::int4[]), "
                         "(3, NULL::int4[]), (4, ARRAY[-2147483648, 2147483647]::int4[])) t(i, v) "
                         "ORDER BY i");
@@ -336,7 +337,7 @@ TEST_F(PgTypesTest, ArraysBecomeLists) {
   EXPECT_EQ(At<int32_t>(items, 3), INT32_MIN);
   EXPECT_EQ(At<int32_t>(items, 4), INT32_MAX);
 
-  r = Query(*conn_,
+  r = QueryBoth(*conn_,
             "SELECT ARRAY['a', NULL, 'ü']::text[] AS t, ARRAY[1.5, NULL]::numeric(10,2)[] AS n, "
             "ARRAY['2024-01-01']::date[] AS d, "
             "ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11']::uuid[] AS u, "
@@ -351,7 +352,7 @@ TEST_F(PgTypesTest, ArraysBecomeLists) {
   EXPECT_TRUE(BoolValue(*Column(r, 4).children[0], 0));
   EXPECT_EQ(At<int64_t>(*Column(r, 5).children[0], 0), 86400LL * 1000000);
 
-  DbError e = Catch([&] { Query(*conn_, "SELECT '{{1,2},{3,4}}'::int4[] AS grid"); });
+  DbError e = Catch([&] { QueryBoth(*conn_, "SELECT '{{1,2},{3,4}}'::int4[] AS grid"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'grid'"), std::string::npos) << e.message();
 }
@@ -389,7 +390,7 @@ TEST_F(PgTypesTest, EnumsAndDomains) {
           "CREATE DOMAIN pg_temp.posint AS int4 CHECK (VALUE > 0); "
           "CREATE DOMAIN pg_temp.price AS numeric(10,2); "
           "CREATE DOMAIN pg_temp.moody AS pg_temp.mood");
-  QueryResult r = Query(*conn_,
+  QueryResult r = QueryBoth(*conn_,
                         "SELECT 'happy'::pg_temp.mood AS m, NULL::pg_temp.mood AS mn, "
                         "ARRAY['sad', NULL, 'happy']::pg_temp.mood[] AS ma, "
                         "5::pg_temp.posint AS p, ARRAY[1, 2]::pg_temp.posint[] AS pa, "
@@ -416,22 +417,22 @@ TEST_F(PgTypesTest, EnumsAndDomains) {
   EXPECT_EQ(r.schema[7].type.children[0].type.id, TypeId::kString);
   EXPECT_EQ(StringValue(*Column(r, 7).children[0], 0), "sad");
   // The pg_type rows are cached: the same query again needs no lookup and agrees.
-  QueryResult again = Query(*conn_, "SELECT ARRAY['happy']::pg_temp.mood[] AS ma");
+  QueryResult again = QueryBoth(*conn_, "SELECT ARRAY['happy']::pg_temp.mood[] AS ma");
   EXPECT_EQ(again.schema[0].type, r.schema[2].type);
 }
 
 TEST_F(PgTypesTest, VoidZeroRowsAndBatchSplitting) {
-  QueryResult r = Query(*conn_, "SELECT pg_sleep(0) AS nothing");
+  QueryResult r = QueryBoth(*conn_, "SELECT pg_sleep(0) AS nothing");
   EXPECT_EQ(r.schema[0].type.id, TypeId::kNull);
   EXPECT_EQ(r.num_rows(), 1);
 
-  r = Query(*conn_, "SELECT 1::int4 AS a, 'x'::text AS b WHERE false");
+  r = QueryBoth(*conn_, "SELECT 1::int4 AS a, 'x'::text AS b WHERE false");
   EXPECT_EQ(r.schema.size(), 2u);
   EXPECT_EQ(r.schema[1].type.id, TypeId::kString);
   EXPECT_EQ(r.num_rows(), 0);
   EXPECT_TRUE(r.has_rows());
 
-  r = Query(*conn_, "SELECT g::int8 AS g, g::text AS t FROM generate_series(1, 150000) g");
+  r = QueryBoth(*conn_, "SELECT g::int8 AS g, g::text AS t FROM generate_series(1, 150000) g");
   ASSERT_EQ(r.batches.size(), 3u);  // 65536 + 65536 + 18928
   EXPECT_EQ(r.batches[0].num_rows(), 65536);
   EXPECT_EQ(r.batches[2].num_rows(), 150000 - 2 * 65536);

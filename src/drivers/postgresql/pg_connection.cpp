@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <string_view>
 
 #include "drivers/postgresql/pg_async.hpp"
+#include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
 #include "drivers/postgresql/pg_params.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
@@ -24,6 +27,25 @@ struct CancelRequest {
   bool closed = false;  // the statement is over: a late Cancel() must send nothing
   bool sent = false;    // a PQcancel job was posted
   Completion done;      // raised when PQcancel has returned
+};
+
+/// The cancel handler of one statement in flight (a local of the coroutine running it).
+struct CancelGuard {
+  std::shared_ptr<CancelRequest> request;  // null: no token, and no own cancel wanted
+  std::optional<CancelScope> scope;
+};
+
+/// The results of a statement run through RunStatement; `entry` is its cache entry (null
+/// when the cache is off), valid until the cache next changes.
+struct PgConnection::StatementRun {
+  std::vector<PgResult> results;
+  StatementCache::Entry* entry = nullptr;
+};
+
+/// A pipeline's results: per Sync, per query, the query's results.
+struct PgConnection::PipelineRun {
+  std::vector<std::vector<std::vector<PgResult>>> segments;
+  bool cancel_sent = false;
 };
 
 namespace {
@@ -44,6 +66,58 @@ bool HasRows(const PGresult* result) {
   return status == PGRES_TUPLES_OK || status == PGRES_SINGLE_TUPLE;
 }
 
+// Results at or below this many rows make the regular path (one round trip) the better
+// choice the next time the same parameterless SELECT runs on this connection; COPY needs
+// two (describe, then COPY) and pays off once results are bigger.
+constexpr int64_t kSmallResultRows = 1000;
+constexpr size_t kMaxSmallResults = 256;
+
+bool IsErrorStatus(ExecStatusType status) {
+  return status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE ||
+         status == PGRES_NONFATAL_ERROR;
+}
+
+std::string_view ErrorField(const PGresult* result, int field) {
+  const char* value = PQresultErrorField(result, field);
+  return value != nullptr ? std::string_view(value) : std::string_view();
+}
+
+const PGresult* FirstError(const std::vector<PgResult>& results) {
+  for (const PgResult& result : results) {
+    if (IsErrorStatus(PQresultStatus(result.get()))) return result.get();
+  }
+  return nullptr;
+}
+
+// The server refused COPY (...) for a statement the regular path can run (a syntax COPY does
+// not take, a feature it does not support). Such errors come from parsing and planning:
+// nothing has run yet.
+bool IsCopyRejection(const PGresult* result) {
+  std::string_view sqlstate = ErrorField(result, PG_DIAG_SQLSTATE);
+  return sqlstate == "0A000" || sqlstate == "42601";
+}
+
+// A cached statement that is gone (DISCARD ALL, DEALLOCATE ALL) or whose result columns
+// changed (ALTER TABLE): both are raised before the statement runs, so it can be prepared
+// again and run. Matched by the raising function, not by the (translatable) message.
+bool IsStaleStatement(const PGresult* result) {
+  std::string_view sqlstate = ErrorField(result, PG_DIAG_SQLSTATE);
+  std::string_view function = ErrorField(result, PG_DIAG_SOURCE_FUNCTION);
+  return (sqlstate == "26000" && function == "FetchPreparedStatement") ||
+         (sqlstate == "0A000" && function == "RevalidateCachedQuery");
+}
+
+bool SameColumns(const PGresult* result, const std::vector<std::pair<Oid, int32_t>>& columns) {
+  const int n = PQnfields(result);
+  if (n != static_cast<int>(columns.size())) return false;
+  for (int c = 0; c < n; ++c) {
+    if (PQftype(result, c) != columns[c].first || PQfmod(result, c) != columns[c].second) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Several statements give several results: the last one with rows, else the last one.
 const PGresult* ChooseResult(const std::vector<PgResult>& results) {
   for (auto it = results.rbegin(); it != results.rend(); ++it) {
@@ -54,12 +128,14 @@ const PGresult* ChooseResult(const std::vector<PgResult>& results) {
 
 }  // namespace
 
-PgConnection::PgConnection(Runtime& runtime, PGconn* conn, std::string endpoint)
+PgConnection::PgConnection(Runtime& runtime, PGconn* conn, std::string endpoint,
+                           SessionOptions options)
     : runtime_(runtime),
       conn_(conn),
       endpoint_(std::move(endpoint)),
       cancel_handle_(PQgetCancel(conn), [](PGcancel* c) { if (c != nullptr) PQfreeCancel(c); }),
-      socket_(runtime.executor()) {
+      socket_(runtime.executor()),
+      statements_(options.statement_cache_size) {
   // libpq prints NOTICE/WARNING messages to stderr by default; a library must not.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   // Asio watches a duplicate of libpq's socket, never libpq's own descriptor: when the
@@ -225,54 +301,85 @@ asio::awaitable<std::vector<PgResult>> PgConnection::Exchange(int sent) {
   co_return co_await CollectResults();
 }
 
-asio::awaitable<std::vector<PgResult>> PgConnection::Complete(int sent, CancelToken* cancel) {
-  std::vector<PgResult> results;
-  bool cancel_sent = false;
-  if (cancel == nullptr) {
-    results = co_await Exchange(sent);
-  } else {
-    auto request = std::make_shared<CancelRequest>(socket_.get_executor());
-    std::exception_ptr error;
-    {
-      // Installed once the statement is sent: a cancel that reaches an idle backend is
-      // ignored. PQcancel blocks (it opens a connection to the server), so the handler,
-      // which may run on any thread, only posts it to the blocking pool.
-      CancelScope scope(*cancel, [request, handle = cancel_handle_, runtime = &runtime_] {
-        {
-          std::lock_guard lock(request->mutex);
-          if (request->closed) return;
-          request->sent = true;
-        }
-        asio::post(runtime->blocking_pool(), [request, handle] {
-          char reason[256];
-          // The outcome shows in the statement's own result (57014, or a normal end).
-          PQcancel(handle.get(), reason, sizeof(reason));
-          request->done.Signal();
-        });
-      });
-      try {
-        results = co_await Exchange(sent);
-      } catch (...) {
-        error = std::current_exception();
-      }
-    }
+void PgConnection::ArmCancel(CancelToken* token, CancelGuard* guard, bool always) {
+  if (token == nullptr && !always) return;
+  guard->request = std::make_shared<CancelRequest>(socket_.get_executor());
+  if (token == nullptr) return;
+  // Installed once the statement is sent: a cancel that reaches an idle backend is
+  // ignored. PQcancel blocks (it opens a connection to the server), so the handler,
+  // which may run on any thread, only posts it to the blocking pool.
+  guard->scope.emplace(*token, [request = guard->request, handle = cancel_handle_,
+                                runtime = &runtime_] {
     {
       std::lock_guard lock(request->mutex);
-      request->closed = true;
-      cancel_sent = request->sent;
+      if (request->closed || request->sent) return;
+      request->sent = true;
     }
-    if (cancel_sent) co_await AwaitCancelSent(request);
-    if (error) std::rethrow_exception(error);
+    asio::post(runtime->blocking_pool(), [request, handle] {
+      char reason[256];
+      // The outcome shows in the statement's own result (57014, or a normal end).
+      PQcancel(handle.get(), reason, sizeof(reason));
+      request->done.Signal();
+    });
+  });
+}
+
+void PgConnection::SendCancel(CancelGuard& guard) {
+  std::shared_ptr<CancelRequest> request = guard.request;
+  {
+    std::lock_guard lock(request->mutex);
+    if (request->closed || request->sent) return;
+    request->sent = true;
   }
-  for (const PgResult& result : results) {
-    ExecStatusType status = PQresultStatus(result.get());
-    if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE ||
-        status == PGRES_NONFATAL_ERROR) {
-      DbError error = ResultError(result.get(), conn_, cancel_sent);
-      if (error.kind() == ErrorKind::kConnection) throw Broken(error);
-      throw error;
-    }
+  asio::post(runtime_.blocking_pool(), [request, handle = cancel_handle_] {
+    char reason[256];
+    PQcancel(handle.get(), reason, sizeof(reason));
+    request->done.Signal();
+  });
+}
+
+bool PgConnection::DisarmCancel(CancelGuard* guard) {
+  guard->scope.reset();
+  if (!guard->request) return false;
+  std::lock_guard lock(guard->request->mutex);
+  guard->request->closed = true;
+  return guard->request->sent;
+}
+
+bool PgConnection::CancelWasSent(const CancelGuard& guard) {
+  if (!guard.request) return false;
+  std::lock_guard lock(guard.request->mutex);
+  return guard.request->sent;
+}
+
+DbError PgConnection::StatementError(const PGresult* result, bool cancel_sent) {
+  DbError error = ResultError(result, conn_, cancel_sent);
+  if (error.kind() == ErrorKind::kConnection) return Broken(error);
+  return error;
+}
+
+asio::awaitable<std::vector<PgResult>> PgConnection::CompleteRaw(int sent, CancelToken* cancel,
+                                                                 bool* cancel_sent) {
+  CancelGuard guard;
+  ArmCancel(cancel, &guard);
+  std::vector<PgResult> results;
+  std::exception_ptr error;
+  try {
+    results = co_await Exchange(sent);
+  } catch (...) {
+    error = std::current_exception();
   }
+  bool was_sent = DisarmCancel(&guard);
+  if (was_sent) co_await AwaitCancelSent(guard.request);
+  if (error) std::rethrow_exception(error);
+  *cancel_sent = was_sent;
+  co_return results;
+}
+
+asio::awaitable<std::vector<PgResult>> PgConnection::Complete(int sent, CancelToken* cancel) {
+  bool cancel_sent = false;
+  std::vector<PgResult> results = co_await CompleteRaw(sent, cancel, &cancel_sent);
+  if (const PGresult* failed = FirstError(results)) throw StatementError(failed, cancel_sent);
   co_return results;
 }
 
@@ -302,10 +409,49 @@ asio::awaitable<std::vector<PgResult>> PgConnection::RunParams(const char* sql,
 
 asio::awaitable<QueryResult> PgConnection::Query(std::string sql, Params params,
                                                  CancelTokenPtr cancel) {
+  if (WantsCopy(sql, params, false)) {
+    QueryResult out;
+    CopyOutcome outcome = co_await CopyQuery(sql, cancel.get(), kBatchRows, nullptr, &out);
+    if (outcome != CopyOutcome::kNotCopied) {
+      if (out.num_rows() <= kSmallResultRows) {
+        if (small_results_.size() >= kMaxSmallResults) small_results_.clear();
+        small_results_[sql] = out.num_rows();
+      }
+      co_return out;
+    }
+  }
+  QueryResult result = co_await RegularQuery(sql, params, cancel.get(), kBatchRows);
+  if (result.num_rows() > kSmallResultRows && !small_results_.empty()) {
+    small_results_.erase(sql);  // it grew: COPY again next time
+  }
+  co_return result;
+}
+
+asio::awaitable<void> PgConnection::QueryStream(std::string sql, Params params,
+                                               CancelTokenPtr cancel, BatchSink& sink,
+                                               int64_t batch_rows) {
+  if (batch_rows <= 0) batch_rows = kBatchRows;
+  if (WantsCopy(sql, params, true)) {
+    CopyOutcome outcome = co_await CopyQuery(sql, cancel.get(), batch_rows, &sink, nullptr);
+    if (outcome != CopyOutcome::kNotCopied) co_return;
+  }
+  const int rows = static_cast<int>(std::min<int64_t>(batch_rows, 1 << 30));
+  QueryResult result = co_await RegularQuery(sql, params, cancel.get(), rows);
+  co_await sink.OnSchema(result.schema);
+  for (auto& batch : result.batches) {
+    // Named, not `if (!co_await ...)`: g++ 12 miscompiles that form (SIGILL).
+    bool more = co_await sink.OnBatch(std::move(batch));
+    if (!more) break;
+  }
+}
+
+asio::awaitable<QueryResult> PgConnection::RegularQuery(const std::string& sql,
+                                                        const Params& params,
+                                                        CancelToken* cancel, int batch_rows) {
   // Always the extended protocol, even without parameters: it is what lets us ask for
   // binary results. It also means one statement per call.
-  auto results = co_await RunParams(sql.c_str(), &params, kBinaryResults, cancel.get());
-  co_return co_await ToQueryResult(ChooseResult(results));
+  StatementRun run = co_await RunStatement(sql, params, kBinaryResults, cancel);
+  co_return co_await ToResult(ChooseResult(run.results), run.entry, batch_rows);
 }
 
 asio::awaitable<int64_t> PgConnection::Execute(std::string sql, Params params,
@@ -317,9 +463,504 @@ asio::awaitable<int64_t> PgConnection::Execute(std::string sql, Params params,
     int sent = PQsendQuery(conn_, sql.c_str());
     results = co_await Complete(sent, cancel.get());
   } else {
-    results = co_await RunParams(sql.c_str(), &params, kTextResults, cancel.get());
+    StatementRun run = co_await RunStatement(sql, params, kTextResults, cancel.get());
+    results = std::move(run.results);
   }
   co_return results.empty() ? 0 : RowsAffected(results.back().get());
+}
+
+asio::awaitable<PgConnection::StatementRun> PgConnection::RunStatement(const std::string& sql,
+                                                                       const Params& params,
+                                                                       int result_format,
+                                                                       CancelToken* cancel) {
+  PgParams bound(params);  // invalid parameters fail before anything is sent
+  StatementRun run;
+  if (!statements_.enabled()) {
+    BeforeSend(cancel);
+    int sent = PQsendQueryParams(conn_, sql.c_str(), bound.count(), bound.types(),
+                                 bound.values(), bound.lengths(), bound.formats(), result_format);
+    run.results = co_await Complete(sent, cancel);
+    co_return run;
+  }
+  const std::string key = StatementCache::Key(sql, bound.types(), bound.count());
+  StatementCache::Entry* cached = statements_.Find(key);
+  if (cached != nullptr) {
+    BeforeSend(cancel);
+    int sent = PQsendQueryPrepared(conn_, cached->name.c_str(), bound.count(), bound.values(),
+                                   bound.lengths(), bound.formats(), result_format);
+    bool cancel_sent = false;
+    std::vector<PgResult> results = co_await CompleteRaw(sent, cancel, &cancel_sent);
+    const PGresult* failed = FirstError(results);
+    if (failed == nullptr) {
+      run.results = std::move(results);
+      run.entry = cached;
+      co_return run;
+    }
+    if (!IsStaleStatement(failed)) throw StatementError(failed, cancel_sent);
+    // Gone (26000): nothing to deallocate. Changed (0A000): deallocate it.
+    bool exists = ErrorField(failed, PG_DIAG_SQLSTATE) == "0A000";
+    statements_.Erase(key, exists ? &pending_deallocate_ : nullptr);
+    // Inside a transaction the error aborted it: nothing more can run, so report it.
+    if (InTransaction()) throw StatementError(failed, cancel_sent);
+  }
+
+  // Prepare and run in one round trip (pipeline mode); evicted statements are deallocated
+  // after a Sync of their own, so that a failure there cannot touch this statement.
+  BeforeSend(cancel);
+  std::string name = statements_.Add(key, &pending_deallocate_).name;
+  std::vector<std::string> deallocate = std::move(pending_deallocate_);
+  pending_deallocate_.clear();
+  int sent = PQenterPipelineMode(conn_);
+  if (sent) sent = PQsendPrepare(conn_, name.c_str(), sql.c_str(), bound.count(), bound.types());
+  if (sent) {
+    sent = PQsendQueryPrepared(conn_, name.c_str(), bound.count(), bound.values(),
+                               bound.lengths(), bound.formats(), result_format);
+  }
+  if (sent) sent = PQpipelineSync(conn_);
+  int syncs = 1;
+  for (const std::string& old : deallocate) {
+    std::string command = "DEALLOCATE " + old;
+    if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
+                                       nullptr, kTextResults);
+    if (sent) sent = PQpipelineSync(conn_);
+    ++syncs;
+  }
+  PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel);
+  for (size_t i = 1; i < pipeline.segments.size() && i <= deallocate.size(); ++i) {
+    // A failed transaction refuses DEALLOCATE too: try again with the next statement.
+    for (const auto& query : pipeline.segments[i]) {
+      const PGresult* failed = FirstError(query);
+      if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
+        pending_deallocate_.push_back(deallocate[i - 1]);
+      }
+    }
+  }
+  auto& queries = pipeline.segments.at(0);
+  if (queries.size() != 2) {
+    throw Broken(DbError(ErrorKind::kInternal, "unexpected pipeline results from " + endpoint_));
+  }
+  if (const PGresult* failed = FirstError(queries[0])) {
+    statements_.Erase(key, nullptr);  // not prepared
+    throw StatementError(failed, pipeline.cancel_sent);
+  }
+  if (const PGresult* failed = FirstError(queries[1])) {
+    throw StatementError(failed, pipeline.cancel_sent);  // prepared; only this run failed
+  }
+  run.results = std::move(queries[1]);
+  run.entry = statements_.Find(key);
+  co_return run;
+}
+
+asio::awaitable<PgConnection::PipelineRun> PgConnection::RunPipeline(int sent, int syncs,
+                                                                     CancelToken* cancel) {
+  if (!sent) {
+    // Part of the pipeline may be queued already: the session state is unknown.
+    throw Broken(ConnError(conn_, "could not send the statement to " + endpoint_));
+  }
+  CancelGuard guard;
+  ArmCancel(cancel, &guard);
+  PipelineRun run;
+  std::exception_ptr error;
+  try {
+    co_await Flush();
+    run = co_await CollectPipeline(syncs);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  run.cancel_sent = DisarmCancel(&guard);
+  if (run.cancel_sent) co_await AwaitCancelSent(guard.request);
+  if (error) {
+    broken_ = true;  // results are left unread
+    std::rethrow_exception(error);
+  }
+  if (PQexitPipelineMode(conn_) != 1) {
+    throw Broken(DbError(ErrorKind::kConnection,
+                         "could not leave pipeline mode on the connection to " + endpoint_));
+  }
+  co_return run;
+}
+
+asio::awaitable<PgConnection::PipelineRun> PgConnection::CollectPipeline(int syncs) {
+  PipelineRun run;
+  run.segments.emplace_back();
+  std::vector<PgResult> query;
+  int seen = 0;
+  int empty = 0;
+  while (seen < syncs) {
+    while (PQisBusy(conn_)) {
+      co_await WaitReadable();
+      if (!PQconsumeInput(conn_)) {
+        throw LostInPipeline(run, query);
+      }
+    }
+    PgResult result(PQgetResult(conn_));
+    if (!result) {
+      // The end of one query's results.
+      if (PQstatus(conn_) == CONNECTION_BAD) throw LostInPipeline(run, query);
+      if (!query.empty()) {
+        run.segments.back().push_back(std::move(query));
+        query.clear();
+        empty = 0;
+      } else if (++empty > 2) {
+        throw Broken(DbError(ErrorKind::kInternal,
+                             "a pipeline to " + endpoint_ + " ended before its last Sync"));
+      }
+      continue;
+    }
+    empty = 0;
+    ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_PIPELINE_SYNC) {
+      if (!query.empty()) {
+        run.segments.back().push_back(std::move(query));
+        query.clear();
+      }
+      if (++seen < syncs) run.segments.emplace_back();
+      continue;
+    }
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      throw Broken(DbError(ErrorKind::kQuery, "COPY cannot run inside a pipelined batch"));
+    }
+    query.push_back(std::move(result));
+  }
+  co_return run;
+}
+
+DbError PgConnection::LostInPipeline(const PipelineRun& run, const std::vector<PgResult>& query) {
+  // The server's last words (FATAL 57P01 after pg_terminate_backend) come as the result of
+  // the first query of the pipeline, before libpq notices the closed socket.
+  auto last_words = [](const std::vector<PgResult>& results) -> const PGresult* {
+    for (const PgResult& r : results) {
+      if (IsErrorStatus(PQresultStatus(r.get())) &&
+          IsConnectionSqlState(ErrorField(r.get(), PG_DIAG_SQLSTATE))) {
+        return r.get();
+      }
+    }
+    return nullptr;
+  };
+  for (const auto& segment : run.segments) {
+    for (const auto& results : segment) {
+      if (const PGresult* r = last_words(results)) return Broken(ResultError(r, conn_, false));
+    }
+  }
+  if (const PGresult* r = last_words(query)) return Broken(ResultError(r, conn_, false));
+  return LostConnection();
+}
+
+asio::awaitable<std::vector<QueryResult>> PgConnection::QueryBatch(
+    std::vector<Statement> statements, CancelTokenPtr cancel) {
+  bool pipelined = statements.size() > 1;
+  for (const Statement& statement : statements) {
+    // libpq cannot pipeline COPY; such a batch runs one statement at a time.
+    if (LeadingKeyword(statement.sql) == "COPY") pipelined = false;
+  }
+  std::vector<QueryResult> results;
+  results.reserve(statements.size());
+  if (!pipelined) {
+    for (auto& statement : statements) {
+      results.push_back(
+          co_await Query(std::move(statement.sql), std::move(statement.params), cancel));
+    }
+    co_return results;
+  }
+  const size_t n = statements.size();
+  std::vector<std::unique_ptr<PgParams>> bound;  // invalid parameters fail before sending
+  bound.reserve(n);
+  for (const Statement& statement : statements) {
+    bound.push_back(std::make_unique<PgParams>(statement.params));
+  }
+  BeforeSend(cancel.get());
+  std::vector<std::string> keys(n);
+  std::vector<char> prepared(n, 0);
+  int sent = PQenterPipelineMode(conn_);
+  int syncs = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const PgParams& p = *bound[i];
+    const char* sql = statements[i].sql.c_str();
+    if (statements_.enabled()) {
+      keys[i] = StatementCache::Key(statements[i].sql, p.types(), p.count());
+      StatementCache::Entry* entry = statements_.Find(keys[i]);
+      if (entry == nullptr) {
+        entry = &statements_.Add(keys[i], &pending_deallocate_);
+        prepared[i] = 1;
+        if (sent) sent = PQsendPrepare(conn_, entry->name.c_str(), sql, p.count(), p.types());
+      }
+      if (sent) {
+        sent = PQsendQueryPrepared(conn_, entry->name.c_str(), p.count(), p.values(),
+                                   p.lengths(), p.formats(), kBinaryResults);
+      }
+    } else if (sent) {
+      sent = PQsendQueryParams(conn_, sql, p.count(), p.types(), p.values(), p.lengths(),
+                               p.formats(), kBinaryResults);
+    }
+    if (sent) sent = PQpipelineSync(conn_);
+    ++syncs;
+  }
+  std::vector<std::string> deallocate = std::move(pending_deallocate_);
+  pending_deallocate_.clear();
+  for (const std::string& old : deallocate) {
+    std::string command = "DEALLOCATE " + old;
+    if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
+                                       nullptr, kTextResults);
+    if (sent) sent = PQpipelineSync(conn_);
+    ++syncs;
+  }
+  PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel.get());
+  for (size_t i = n; i < pipeline.segments.size(); ++i) {
+    for (const auto& query : pipeline.segments[i]) {
+      const PGresult* failed = FirstError(query);
+      if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
+        pending_deallocate_.push_back(deallocate[i - n]);
+      }
+    }
+  }
+  std::exception_ptr first_error;
+  for (size_t i = 0; i < n; ++i) {
+    auto& queries = pipeline.segments.at(i);
+    size_t q = 0;
+    if (prepared[i]) {
+      const PGresult* failed = queries.empty() ? nullptr : FirstError(queries[0]);
+      if (failed != nullptr) {
+        statements_.Erase(keys[i], nullptr);
+        if (!first_error) first_error = std::make_exception_ptr(StatementError(failed, pipeline.cancel_sent));
+        continue;
+      }
+      ++q;
+    }
+    if (q >= queries.size()) {
+      throw Broken(DbError(ErrorKind::kInternal, "unexpected pipeline results from " + endpoint_));
+    }
+    if (const PGresult* failed = FirstError(queries[q])) {
+      if (IsStaleStatement(failed)) {
+        bool exists = ErrorField(failed, PG_DIAG_SQLSTATE) == "0A000";
+        statements_.Erase(keys[i], exists ? &pending_deallocate_ : nullptr);
+      }
+      if (!first_error) first_error = std::make_exception_ptr(StatementError(failed, pipeline.cancel_sent));
+      continue;
+    }
+    if (first_error) continue;  // the batch fails: no need to convert the rest
+    StatementCache::Entry* entry = statements_.enabled() ? statements_.Find(keys[i]) : nullptr;
+    results.push_back(co_await ToResult(ChooseResult(queries[q]), entry, kBatchRows));
+  }
+  if (first_error) std::rethrow_exception(first_error);
+  co_return results;
+}
+
+bool PgConnection::WantsCopy(const std::string& sql, const Params& params, bool streaming) const {
+  if (copy_reads_ == CopyReads::kNever || !params.values.empty() || !params.names.empty()) {
+    return false;
+  }
+  if (!IsCopyCandidate(sql)) return false;
+  if (streaming || copy_reads_ == CopyReads::kAlways) return true;
+  return small_results_.empty() || small_results_.find(sql) == small_results_.end();
+}
+
+asio::awaitable<PgResult> PgConnection::Describe(const std::string& sql, CancelToken* cancel) {
+  BeforeSend(cancel);
+  int sent = PQenterPipelineMode(conn_);
+  if (sent) sent = PQsendPrepare(conn_, "", sql.c_str(), 0, nullptr);
+  if (sent) sent = PQsendDescribePrepared(conn_, "");
+  if (sent) sent = PQpipelineSync(conn_);
+  PipelineRun pipeline = co_await RunPipeline(sent, 1, cancel);
+  auto& queries = pipeline.segments.at(0);
+  for (const auto& query : queries) {
+    if (const PGresult* failed = FirstError(query)) {
+      throw StatementError(failed, pipeline.cancel_sent);
+    }
+  }
+  if (queries.size() != 2 || queries[1].size() != 1) {
+    throw Broken(DbError(ErrorKind::kInternal, "unexpected describe results from " + endpoint_));
+  }
+  co_return std::move(queries[1][0]);
+}
+
+asio::awaitable<PgConnection::CopyOutcome> PgConnection::CopyQuery(const std::string& sql,
+                                                                   CancelToken* cancel,
+                                                                   int64_t batch_rows,
+                                                                   BatchSink* sink,
+                                                                   QueryResult* out) {
+  PgResult description = co_await Describe(sql, cancel);
+  // No columns: no rows to copy (SELECT INTO, which COPY refuses, or a zero-column SELECT).
+  // Parameters: "$1" without a value, which the regular path reports as it always did.
+  if (PQnfields(description.get()) == 0 || PQnparams(description.get()) > 0) {
+    co_return CopyOutcome::kNotCopied;
+  }
+  co_await LoadTypes(description.get());
+  std::vector<ColumnPlan> plans = PlansOf(description.get());
+  description.reset();
+  if (out != nullptr) out->schema = SchemaOf(plans);
+  std::vector<RecordBatch>* batches = out != nullptr ? &out->batches : nullptr;
+  co_return co_await RunCopy(sql, std::move(plans), cancel, batch_rows, sink, batches);
+}
+
+asio::awaitable<PgConnection::CopyOutcome> PgConnection::RunCopy(
+    const std::string& sql, std::vector<ColumnPlan> plans, CancelToken* cancel,
+    int64_t batch_rows, BatchSink* sink, std::vector<RecordBatch>* out) {
+  const std::string copy = CopyStatement(sql);
+  CopyDecoder decoder(std::move(plans), batch_rows);
+  BeforeSend(cancel);
+  // Read now: while the COPY runs libpq says PQTRANS_ACTIVE, whether in a transaction or not.
+  const bool in_transaction = InTransaction();
+  // The extended protocol (no parameters) accepts one statement only, whatever `sql` holds.
+  int sent = PQsendQueryParams(conn_, copy.c_str(), 0, nullptr, nullptr, nullptr, nullptr,
+                               kBinaryResults);
+  if (!sent) {
+    DbError error = ConnError(conn_, "could not send the statement to " + endpoint_);
+    if (error.kind() == ErrorKind::kConnection) throw Broken(error);
+    throw error;
+  }
+  CancelGuard guard;
+  ArmCancel(cancel, &guard, true);
+  CopyOutcome outcome = CopyOutcome::kDone;
+  std::exception_ptr error;
+  try {
+    co_await Flush();
+    outcome = co_await ReceiveCopy(decoder, guard, in_transaction, sink, out);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  bool cancel_sent = DisarmCancel(&guard);
+  if (cancel_sent) co_await AwaitCancelSent(guard.request);
+  if (error) std::rethrow_exception(error);
+  co_return outcome;
+}
+
+asio::awaitable<PgResult> PgConnection::NextResult() {
+  while (PQisBusy(conn_)) {
+    co_await WaitReadable();
+    if (!PQconsumeInput(conn_)) {
+      throw LostConnection();
+    }
+  }
+  co_return PgResult(PQgetResult(conn_));
+}
+
+asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
+    CopyDecoder& decoder, CancelGuard& guard, bool in_transaction, BatchSink* sink,
+    std::vector<RecordBatch>* out) {
+  // The first answer: CopyOutResponse, or an error from parsing or planning the COPY.
+  PgResult first = co_await NextResult();
+  ExecStatusType status = first ? PQresultStatus(first.get()) : PGRES_EMPTY_QUERY;
+  if (status != PGRES_COPY_OUT) {
+    std::vector<PgResult> rest = co_await CollectResults();  // to the statement's end
+    if (first && IsErrorStatus(status)) {
+      // Nothing has run; outside a transaction the regular path can take the statement
+      // (inside one, the error has aborted the transaction: report it).
+      if (IsCopyRejection(first.get()) && !in_transaction) co_return CopyOutcome::kNotCopied;
+      throw StatementError(first.get(), CancelWasSent(guard));
+    }
+    throw Broken(DbError(ErrorKind::kInternal, std::string("COPY did not start: ") +
+                                                   PQresStatus(status)));
+  }
+  first.reset();
+  std::exception_ptr stop_error;
+  if (sink != nullptr) {
+    try {
+      co_await sink->OnSchema(SchemaOf(decoder.plans()));
+    } catch (...) {
+      stop_error = std::current_exception();
+    }
+  }
+
+  // The rows: one CopyData message each, decoded straight into the builders. When libpq
+  // holds no complete row, read what the socket has, and wait only when that was nothing.
+  bool stopped = false;
+  bool consumed = false;
+  int n = 0;
+  while (!stop_error) {
+    char* row = nullptr;
+    n = PQgetCopyData(conn_, &row, 1);
+    if (n > 0) {
+      consumed = false;
+      try {
+        decoder.Feed(row, n);
+      } catch (...) {
+        stop_error = std::current_exception();
+      }
+      PQfreemem(row);
+      if (stop_error) break;
+      if (!decoder.batch_full()) continue;
+      RecordBatch batch = decoder.TakeBatch();
+      if (sink == nullptr) {
+        out->push_back(std::move(batch));
+        continue;
+      }
+      bool more = true;
+      try {
+        // Awaited before reading on: the backpressure.
+        more = co_await sink->OnBatch(std::move(batch));
+      } catch (...) {
+        stop_error = std::current_exception();
+      }
+      if (stop_error) break;
+      if (!more) {
+        stopped = true;
+        break;
+      }
+      continue;
+    }
+    if (n == 0) {
+      if (consumed) co_await WaitReadable();
+      if (!PQconsumeInput(conn_)) {
+        throw LostConnection();
+      }
+      consumed = true;
+      continue;
+    }
+    break;  // -1: the data is over, the COPY's result follows; -2: an error, likewise
+  }
+  if (stopped || stop_error) {
+    co_await AbandonCopy(guard, n, in_transaction);
+    if (stop_error) std::rethrow_exception(stop_error);
+    co_return CopyOutcome::kStopped;
+  }
+
+  // The COPY's own result: "COPY n", or the error that ended it.
+  std::vector<PgResult> results = co_await CollectResults();
+  if (const PGresult* failed = FirstError(results)) {
+    throw StatementError(failed, CancelWasSent(guard));
+  }
+  if (!decoder.ended()) {
+    throw DbError(ErrorKind::kInternal, "binary COPY data from " + endpoint_ +
+                                            " ended without its trailer");
+  }
+  if (decoder.pending_rows() > 0) {
+    RecordBatch batch = decoder.TakeBatch();
+    if (sink == nullptr) {
+      out->push_back(std::move(batch));
+    } else {
+      bool more = co_await sink->OnBatch(std::move(batch));
+      (void)more;  // the last one anyway
+    }
+  }
+  co_return CopyOutcome::kDone;
+}
+
+asio::awaitable<void> PgConnection::AbandonCopy(CancelGuard& guard, int last,
+                                               bool in_transaction) {
+  int n = last;
+  if (n >= 0) {
+    // What libpq and the socket already hold may be the whole rest (a small result):
+    // then no cancel is needed, and none is sent.
+    for (int pass = 0; pass < 2 && n >= 0; ++pass) {
+      do {
+        char* row = nullptr;
+        n = PQgetCopyData(conn_, &row, 1);
+        if (row != nullptr) PQfreemem(row);
+      } while (n > 0);
+      if (n == 0 && pass == 0 && !PQconsumeInput(conn_)) {
+        throw LostConnection();
+      }
+    }
+  }
+  if (n >= 0) {
+    // Inside a transaction a cancel would abort it: read and discard the rest instead.
+    if (!in_transaction) SendCancel(guard);
+    co_await SkipCopyOut();
+  }
+  // "COPY n", or 57014 from our cancel, or whatever error ended it: the rows were not
+  // wanted, so only a lost session matters.
+  std::vector<PgResult> results = co_await CollectResults();
+  if (IsBroken()) throw LostConnection();
 }
 
 asio::awaitable<void> PgConnection::Begin() {
@@ -362,22 +1003,43 @@ asio::awaitable<void> PgConnection::Ping() {
   }
 }
 
-asio::awaitable<QueryResult> PgConnection::ToQueryResult(const PGresult* result) {
+asio::awaitable<QueryResult> PgConnection::ToResult(const PGresult* result,
+                                                    StatementCache::Entry* entry,
+                                                    int batch_rows) {
   QueryResult out;
   if (result == nullptr || !HasRows(result)) {
     out.rows_affected = RowsAffected(result);
     co_return out;
   }
+  if (entry != nullptr && entry->has_plans && SameColumns(result, entry->columns)) {
+    out.batches = ReadBatches(result, entry->plans, batch_rows);
+    out.schema = SchemaOf(entry->plans);
+    co_return out;
+  }
   co_await LoadTypes(result);
+  std::vector<ColumnPlan> plans = PlansOf(result);
+  out.batches = ReadBatches(result, plans, batch_rows);
+  out.schema = SchemaOf(plans);
+  if (entry != nullptr) {
+    // LoadTypes runs unnamed statements only, so `entry` is still valid.
+    entry->columns.clear();
+    for (int c = 0; c < PQnfields(result); ++c) {
+      entry->columns.emplace_back(PQftype(result, c), PQfmod(result, c));
+    }
+    entry->plans = std::move(plans);
+    entry->has_plans = true;
+  }
+  co_return out;
+}
+
+std::vector<ColumnPlan> PgConnection::PlansOf(const PGresult* result) const {
   std::vector<ColumnPlan> plans;
   const int columns = PQnfields(result);
   plans.reserve(columns);
   for (int c = 0; c < columns; ++c) {
     plans.push_back(types_.Plan(PQfname(result, c), PQftype(result, c), PQfmod(result, c)));
   }
-  out.batches = ReadBatches(result, plans);
-  out.schema = SchemaOf(plans);
-  co_return out;
+  return plans;
 }
 
 asio::awaitable<void> PgConnection::LoadTypes(const PGresult* result) {

@@ -1,16 +1,22 @@
 // PgConnection: one libpq session driven in non-blocking mode from the Asio event loop
 // (no thread per query); binary results become Arrow batches; PQcancel for cancellation.
+// Parameterless SELECTs are read with COPY (...) TO STDOUT (FORMAT binary), decoded row by
+// row into the builders without a whole-result PGresult; other statements run as named
+// prepared statements from a per-connection cache (or unnamed ones when it is off).
 #pragma once
 
 #include <libpq-fe.h>
 
 #include <asio.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "drivers/driver.hpp"
+#include "drivers/postgresql/pg_statement_cache.hpp"
 #include "drivers/postgresql/pg_types.hpp"
 
 namespace dbpool::pg {
@@ -21,13 +27,34 @@ struct PgResultDeleter {
 using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
 
 struct CancelRequest;
+struct CancelGuard;
+class CopyDecoder;
+
+/// db-pool's own PostgreSQL connection options, taken out of ConnectionConfig::options
+/// before the rest goes to libpq.
+struct SessionOptions {
+  /// options["statement_cache_size"]: named prepared statements kept per connection;
+  /// "0" = unnamed statements only (PgBouncer in transaction pooling mode).
+  size_t statement_cache_size = kDefaultStatementCacheSize;
+
+  /// Throws DbError(kConfig) for an invalid value.
+  static SessionOptions From(const ConnectionConfig& config);
+  /// True for the option names above (they are not libpq keywords).
+  static bool IsSessionOption(const std::string& key);
+};
+
+/// When Query() reads a parameterless SELECT-like statement with COPY: kAuto unless the
+/// same SQL gave a small result on this connection before (then the regular path, one
+/// round trip, is faster). kNever / kAlways are for tests and benchmarks.
+enum class CopyReads { kAuto, kNever, kAlways };
 
 class PgConnection final : public Connection {
  public:
   /// Takes ownership of `conn` (also when it throws), an established connection
   /// (CONNECTION_OK) already in non-blocking mode. `endpoint` ("host:port") names the
   /// server in error messages.
-  PgConnection(Runtime& runtime, PGconn* conn, std::string endpoint);
+  PgConnection(Runtime& runtime, PGconn* conn, std::string endpoint,
+               SessionOptions options = SessionOptions());
   ~PgConnection() override;
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
@@ -36,6 +63,19 @@ class PgConnection final : public Connection {
                                      CancelTokenPtr cancel) override;
   asio::awaitable<int64_t> Execute(std::string sql, Params params,
                                    CancelTokenPtr cancel) override;
+  /// Pipelined (libpq pipeline mode): every statement is sent before any result is read,
+  /// with a Sync after each, so each runs in its own implicit transaction exactly as when
+  /// run one by one. Statements after a failing one have been sent and run too; the first
+  /// error is thrown once all results are in.
+  asio::awaitable<std::vector<QueryResult>> QueryBatch(std::vector<Statement> statements,
+                                                       CancelTokenPtr cancel) override;
+  /// Parameterless SELECT-like statements stream through COPY: at most one batch is in
+  /// memory, and nothing more is read from the socket while the sink is busy. Stopping
+  /// early cancels the rest on the server (outside a transaction; inside one the rest is
+  /// read and discarded, so the transaction survives) and leaves the connection clean.
+  /// Other statements run as Query() and hand over their batches.
+  asio::awaitable<void> QueryStream(std::string sql, Params params, CancelTokenPtr cancel,
+                                    BatchSink& sink, int64_t batch_rows) override;
   asio::awaitable<void> Begin() override;
   asio::awaitable<void> Commit() override;
   asio::awaitable<void> Rollback() override;
@@ -45,7 +85,15 @@ class PgConnection final : public Connection {
   bool InTransaction() const override;
   int64_t ServerSessionId() const override;
 
+  void SetCopyReads(CopyReads mode) { copy_reads_ = mode; }
+  /// Named statements currently prepared through the cache (tests).
+  size_t cached_statements() const { return statements_.size(); }
+
  private:
+  struct StatementRun;
+  struct PipelineRun;
+  enum class CopyOutcome { kDone, kStopped, kNotCopied };
+
   // A statement is sent in three steps, so that no closure has to be passed into a
   // coroutine (GCC 12 mis-destroys such temporaries): BeforeSend(), a PQsend* call made
   // by the caller, then co_await Complete() with what the call returned.
@@ -57,6 +105,60 @@ class PgConnection final : public Connection {
   /// value) and returns them; throws the first error result as a DbError. While the
   /// statement is in flight, `cancel` (may be null) sends PQcancel.
   asio::awaitable<std::vector<PgResult>> Complete(int sent, CancelToken* cancel);
+  /// Complete() without the error check; *cancel_sent says whether PQcancel went out.
+  asio::awaitable<std::vector<PgResult>> CompleteRaw(int sent, CancelToken* cancel,
+                                                     bool* cancel_sent);
+  /// Runs `sql` with `params` as a named statement from the cache (preparing it, in the
+  /// same round trip, on a miss), or unnamed when the cache is off.
+  asio::awaitable<StatementRun> RunStatement(const std::string& sql, const Params& params,
+                                             int result_format, CancelToken* cancel);
+  /// Query() without COPY: RunStatement, then the PGresult into batches of `batch_rows`.
+  asio::awaitable<QueryResult> RegularQuery(const std::string& sql, const Params& params,
+                                            CancelToken* cancel, int batch_rows);
+  /// Reads the pipeline just queued (`sent` = all PQsend*/PQpipelineSync calls succeeded)
+  /// up to its `syncs`-th Sync, then leaves pipeline mode.
+  asio::awaitable<PipelineRun> RunPipeline(int sent, int syncs, CancelToken* cancel);
+  asio::awaitable<PipelineRun> CollectPipeline(int syncs);
+  /// LostConnection() for a pipeline, with the SQLSTATE of the server's last message when
+  /// it is among the results read so far.
+  DbError LostInPipeline(const PipelineRun& run, const std::vector<PgResult>& query);
+
+  /// Whether Query()/QueryStream() try COPY for `sql`.
+  bool WantsCopy(const std::string& sql, const Params& params, bool streaming) const;
+  /// Describes `sql` (parsed as the unnamed statement) in one round trip; throws the
+  /// server's error for an invalid statement.
+  asio::awaitable<PgResult> Describe(const std::string& sql, CancelToken* cancel);
+  /// Describe, then COPY: batches into out->batches, or into `sink`. kNotCopied when the
+  /// statement is not a row-returning one COPY can take; it has not run then.
+  asio::awaitable<CopyOutcome> CopyQuery(const std::string& sql, CancelToken* cancel,
+                                         int64_t batch_rows, BatchSink* sink, QueryResult* out);
+  asio::awaitable<CopyOutcome> RunCopy(const std::string& sql, std::vector<ColumnPlan> plans,
+                                       CancelToken* cancel, int64_t batch_rows, BatchSink* sink,
+                                       std::vector<RecordBatch>* out);
+  asio::awaitable<CopyOutcome> ReceiveCopy(CopyDecoder& decoder, CancelGuard& guard,
+                                           bool in_transaction, BatchSink* sink,
+                                           std::vector<RecordBatch>* out);
+  /// Ends a COPY whose rows are no longer wanted: cancels it on the server unless the rest
+  /// is already here (or a transaction is open), reads to its end, leaves the session idle.
+  asio::awaitable<void> AbandonCopy(CancelGuard& guard, int last, bool in_transaction);
+  asio::awaitable<PgResult> NextResult();
+
+  /// Installs the cancel handler of `token` (may be null) for the statement in flight;
+  /// `always` creates the request even without a token (for SendCancel()).
+  void ArmCancel(CancelToken* token, CancelGuard* guard, bool always = false);
+  /// Sends PQcancel for the guarded statement (once).
+  void SendCancel(CancelGuard& guard);
+  /// Uninstalls the handler; true when PQcancel was sent (then AwaitCancelSent()).
+  bool DisarmCancel(CancelGuard* guard);
+  static bool CancelWasSent(const CancelGuard& guard);
+
+  /// The DbError for an error result (Broken() for a lost session).
+  DbError StatementError(const PGresult* result, bool cancel_sent);
+  /// ReadBatches + schema, or rows affected; plans from `entry` while its row description
+  /// still matches.
+  asio::awaitable<QueryResult> ToResult(const PGresult* result, StatementCache::Entry* entry,
+                                        int batch_rows);
+  std::vector<ColumnPlan> PlansOf(const PGresult* result) const;
   asio::awaitable<std::vector<PgResult>> Exchange(int sent);
   /// Runs a parameterless utility statement (BEGIN, COMMIT...) through the simple protocol.
   asio::awaitable<std::vector<PgResult>> RunSimple(const char* sql);
@@ -74,8 +176,6 @@ class PgConnection final : public Connection {
   /// Waits for an in-flight PQcancel to finish, so that it cannot hit a later statement.
   asio::awaitable<void> AwaitCancelSent(const std::shared_ptr<CancelRequest>& request);
 
-  /// Makes QueryResult of the chosen result: batches for rows, else rows affected.
-  asio::awaitable<QueryResult> ToQueryResult(const PGresult* result);
   /// Fills the type registry for the result's columns that are not built-in types.
   asio::awaitable<void> LoadTypes(const PGresult* result);
 
@@ -92,6 +192,13 @@ class PgConnection final : public Connection {
   asio::posix::stream_descriptor socket_;
   bool broken_ = false;
   TypeRegistry types_;
+  StatementCache statements_;
+  /// Evicted statements whose DEALLOCATE has not been sent yet (it rides along with the
+  /// next statement that prepares one).
+  std::vector<std::string> pending_deallocate_;
+  CopyReads copy_reads_ = CopyReads::kAuto;
+  /// SQL texts whose last result was small (rows), read through the regular path.
+  std::unordered_map<std::string, int64_t> small_results_;
 };
 
 }  // namespace dbpool::pg

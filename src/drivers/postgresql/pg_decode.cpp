@@ -36,7 +36,40 @@ constexpr Pow10Table kPow10Table;
 // 10^n for 0 <= n <= 38 (callers bound n).
 __int128 Pow10(int n) { return kPow10Table.values[n]; }
 
-constexpr __int128 kDecimalLimit = kPow10Table.values[kMaxDecimalDigits];  // first 39-digit value
+
+// (10^38 - 1) / 10^n: the largest value that can be multiplied by 10^n and stay within 38
+// digits. A table, because a 128-bit division per digit group (__divti3) cost more than
+// the rest of the conversion.
+struct HeadroomTable {
+  __int128 values[kMaxDecimalDigits + 1];
+  constexpr HeadroomTable() : values() {
+    for (int i = 0; i <= kMaxDecimalDigits; ++i) {
+      values[i] = (kPow10Table.values[kMaxDecimalDigits] - 1) / kPow10Table.values[i];
+    }
+  }
+};
+constexpr HeadroomTable kHeadroom;
+
+constexpr int kPow10Int[] = {1, 10, 100, 1000, 10000};
+constexpr int64_t kPow10Long[] = {1LL,
+                                  10LL,
+                                  100LL,
+                                  1000LL,
+                                  10000LL,
+                                  100000LL,
+                                  1000000LL,
+                                  10000000LL,
+                                  100000000LL,
+                                  1000000000LL,
+                                  10000000000LL,
+                                  100000000000LL,
+                                  1000000000000LL,
+                                  10000000000000LL,
+                                  100000000000000LL,
+                                  1000000000000000LL,
+                                  10000000000000000LL,
+                                  100000000000000000LL,
+                                  1000000000000000000LL};
 
 struct NumericHeader {
   int ndigits;
@@ -83,13 +116,43 @@ __int128 NumericToDecimal(const char* data, int32_t size, int32_t precision, int
   // Digit i is worth digit * 10^(4 * (weight - i)); at the target scale that is
   // digit * 10^p with p = 4 * (weight - i) + scale. Horner over the digits with p >= 0,
   // then a partial last digit when the scale ends inside it; acc * 10^last_p is the value.
+  if (kDecDigits * (h.weight + 1) + scale <= 18 && scale >= 0) {
+    // At most 18 digits at this scale (prices, quantities): every step fits in an int64,
+    // and the total is below 10^18, so no overflow checks are needed.
+    int64_t acc = 0;
+    int last_p = 0;
+    for (int i = 0; i < h.ndigits; ++i) {
+      int digit = NumericDigit(data, i);
+      int p = kDecDigits * (h.weight - i) + scale;
+      if (p >= 0) {
+        acc = acc * 10000 + digit;
+        last_p = p;
+      } else if (p > -kDecDigits) {
+        int divisor = kPow10Int[-p];
+        if (digit % divisor != 0) {
+          throw DecodeError("numeric value has more fractional digits than scale " +
+                            std::to_string(scale));
+        }
+        acc = acc * kPow10Int[kDecDigits + p] + digit / divisor;
+        last_p = 0;
+      } else if (digit != 0) {
+        throw DecodeError("numeric value has more fractional digits than scale " +
+                          std::to_string(scale));
+      }
+    }
+    if (acc != 0 && last_p > 0) acc *= kPow10Long[last_p];
+    if (acc >= Pow10(precision)) {
+      throw DecodeError("numeric value exceeds precision " + std::to_string(precision));
+    }
+    return h.sign == kNumericNeg ? -__int128{acc} : __int128{acc};
+  }
   __int128 acc = 0;
   int last_p = 0;
   for (int i = 0; i < h.ndigits; ++i) {
     int digit = NumericDigit(data, i);
     int p = kDecDigits * (h.weight - i) + scale;
     if (p >= 0) {
-      if (acc > (kDecimalLimit - 1) / 10000) throw DecodeError("numeric value exceeds 38 digits");
+      if (acc > kHeadroom.values[kDecDigits]) throw DecodeError("numeric value exceeds 38 digits");
       acc = acc * 10000 + digit;
       last_p = p;
     } else if (p > -kDecDigits) {
@@ -99,7 +162,7 @@ __int128 NumericToDecimal(const char* data, int32_t size, int32_t precision, int
                           std::to_string(scale));
       }
       int shift = kDecDigits + p;  // decimal digits of this group inside the scale
-      if (acc > (kDecimalLimit - 1) / Pow10(shift)) {
+      if (acc > kHeadroom.values[shift]) {
         throw DecodeError("numeric value exceeds 38 digits");
       }
       acc = acc * Pow10(shift) + digit / divisor;
@@ -110,7 +173,7 @@ __int128 NumericToDecimal(const char* data, int32_t size, int32_t precision, int
     }
   }
   if (acc != 0 && last_p > 0) {
-    if (last_p > kMaxDecimalDigits || acc > (kDecimalLimit - 1) / Pow10(last_p)) {
+    if (last_p > kMaxDecimalDigits || acc > kHeadroom.values[last_p]) {
       throw DecodeError("numeric value exceeds 38 digits");
     }
     acc *= Pow10(last_p);

@@ -107,6 +107,7 @@ ConnectParams ConnectParams::From(const ConnectionConfig& config) {
   add("fallback_application_name", "db-pool");
   const auto& known = KnownKeywords();
   for (const auto& [keyword, value] : config.options) {
+    if (SessionOptions::IsSessionOption(keyword)) continue;  // ours, not libpq's
     if (!known.empty() && known.count(keyword) == 0) {
       throw DbError(ErrorKind::kConfig, "options." + keyword +
                                             ": not a PostgreSQL (libpq) connection option");
@@ -127,6 +128,32 @@ ConnectParams ConnectParams::From(const ConnectionConfig& config) {
   return params;
 }
 
+bool SessionOptions::IsSessionOption(const std::string& key) {
+  return key == "statement_cache_size";
+}
+
+SessionOptions SessionOptions::From(const ConnectionConfig& config) {
+  SessionOptions options;
+  auto it = config.options.find("statement_cache_size");
+  if (it != config.options.end()) {
+    const std::string& text = it->second;
+    size_t value = 0;
+    bool valid = !text.empty() && text.size() <= 6;
+    for (char c : text) {
+      if (c < '0' || c > '9') valid = false;
+      if (valid) value = value * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!valid || value > kMaxStatementCacheSize) {
+      throw DbError(ErrorKind::kConfig,
+                    "options.statement_cache_size: expected a whole number from 0 (no named "
+                    "prepared statements, for PgBouncer transaction pooling) to " +
+                        std::to_string(kMaxStatementCacheSize) + ", got '" + text + "'");
+    }
+    options.statement_cache_size = value;
+  }
+  return options;
+}
+
 std::string Endpoint(const ConnectionConfig& config) {
   std::string host = config.host;
   if (host.empty()) {
@@ -142,6 +169,7 @@ std::string Endpoint(const ConnectionConfig& config) {
 }
 
 asio::awaitable<std::unique_ptr<Connection>> PgDriver::Connect(ConnectionConfig config) {
+  const SessionOptions options = SessionOptions::From(config);  // kConfig before connecting
   auto state = std::make_shared<ConnectState>(runtime_.executor(), ConnectParams::From(config));
   const std::string endpoint = Endpoint(config);
   const double timeout = config.connect_timeout;
@@ -211,7 +239,7 @@ asio::awaitable<std::unique_ptr<Connection>> PgDriver::Connect(ConnectionConfig 
                                               (reason.empty() ? "" : ": " + reason));
   }
   // The constructor owns `conn` from here, also when it throws.
-  co_return std::make_unique<PgConnection>(runtime_, conn, endpoint);
+  co_return std::make_unique<PgConnection>(runtime_, conn, endpoint, options);
 }
 
 }  // namespace dbpool::pg

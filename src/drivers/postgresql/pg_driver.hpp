@@ -19,7 +19,9 @@ struct ConnectParams {
   /// host, port, dbname, user, password and connect_timeout from the config's fields (when
   /// set), every entry of config.options passed through as a libpq keyword (sslmode,
   /// application_name, target_session_attrs...), client_encoding UTF8 unless an option
-  /// says otherwise. Throws DbError(kConfig) naming an option libpq does not know.
+  /// says otherwise. db-pool's own options (SessionOptions in pg_connection.hpp:
+  /// statement_cache_size) are left out. Throws DbError(kConfig) naming an option libpq
+  /// does not know.
   static ConnectParams From(const ConnectionConfig& config);
 };
 

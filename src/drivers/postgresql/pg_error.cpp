@@ -99,7 +99,10 @@ DbError ResultError(const PGresult* result, PGconn* conn, bool cancel_requested)
   if (std::string hint = Field(result, PG_DIAG_MESSAGE_HINT); !hint.empty()) {
     message += "\nHINT: " + hint;
   }
-  if (IsConnectionSqlState(sqlstate) || PQstatus(conn) == CONNECTION_BAD) {
+  // 08P01 from Bind (a parameter count or format the statement does not take) is an
+  // ordinary error: the server skips to the next Sync and the session goes on.
+  bool bind_error = sqlstate == "08P01" && Field(result, PG_DIAG_SOURCE_FUNCTION) == "exec_bind_message";
+  if ((IsConnectionSqlState(sqlstate) && !bind_error) || PQstatus(conn) == CONNECTION_BAD) {
     return DbError(ErrorKind::kConnection, message, sqlstate);
   }
   if (sqlstate == "57014" && cancel_requested) {

@@ -1,4 +1,5 @@
-// Wire values -> builders: one switch per value over the column's Decode, arrays recursively.
+// Wire values -> builders: one decoder function per type, chosen once per column; arrays
+// recursively; whole PGresults column by column.
 #include "drivers/postgresql/pg_reader.hpp"
 
 #include <algorithm>
@@ -29,10 +30,135 @@ void AppendText(const char* data, int32_t size, ArrayBuilder& builder) {
   As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
 }
 
-void AppendArray(const ColumnPlan& plan, const char* data, int32_t size,
-                 arrow::ListBuilder& list) {
+// One decoder per Decode value. Each is looked up once per column (DecoderFor) and then
+// called for every value, by the PGresult reader and the COPY reader alike.
+
+void DecodeBool(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 1, "bool");
+  As<arrow::BooleanBuilder>(builder).Append(data[0] != 0);
+}
+
+void DecodeInt16(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 2, "int2");
+  As<arrow::Int16Builder>(builder).Append(LoadI16(data));
+}
+
+void DecodeInt32(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 4, "int4");
+  As<arrow::Int32Builder>(builder).Append(LoadI32(data));
+}
+
+void DecodeInt64(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 8, "int8");
+  As<arrow::Int64Builder>(builder).Append(LoadI64(data));
+}
+
+void DecodeUInt32(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 4, "oid");
+  As<arrow::UInt32Builder>(builder).Append(LoadU32(data));
+}
+
+void DecodeUInt64(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 8, "xid8");
+  As<arrow::UInt64Builder>(builder).Append(LoadU64(data));
+}
+
+void DecodeFloat32(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 4, "float4");
+  As<arrow::Float32Builder>(builder).Append(std::bit_cast<float>(LoadU32(data)));
+}
+
+void DecodeFloat64(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 8, "float8");
+  As<arrow::Float64Builder>(builder).Append(std::bit_cast<double>(LoadU64(data)));
+}
+
+void DecodeNumericDecimal(const ColumnPlan& plan, const char* data, int32_t size,
+                          ArrayBuilder& builder) {
+  As<arrow::Decimal128Builder>(builder).Append(
+      NumericToDecimal(data, size, plan.field.type.precision, plan.field.type.scale));
+}
+
+void DecodeNumericText(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(NumericToText(data, size));
+}
+
+void DecodeMoney(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  // Cents (see TypeFor in pg_types.cpp) -> 4 decimal places.
+  ExpectSize(size, 8, "money");
+  As<arrow::Decimal128Builder>(builder).Append(static_cast<__int128>(LoadI64(data)) * 100);
+}
+
+void DecodeText(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  AppendText(data, size, builder);
+}
+
+void DecodeBytes(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
+}
+
+void DecodeVersionedText(const ColumnPlan&, const char* data, int32_t size,
+                         ArrayBuilder& builder) {
+  // jsonb_send / jsonpath_send prefix the text with format version 1.
+  if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
+  AppendText(data + 1, size - 1, builder);
+}
+
+void DecodeDate(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<arrow::Date32Builder>(builder).Append(DateToArrow(data, size));
+}
+
+void DecodeTime(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  ExpectSize(size, 8, "time");
+  As<arrow::TemporalBuilder>(builder).Append(LoadI64(data));
+}
+
+void DecodeTimeTz(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<arrow::TemporalBuilder>(builder).Append(TimeTzToUtc(data, size));
+}
+
+void DecodeTimestamp(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<arrow::TemporalBuilder>(builder).Append(TimestampToArrow(data, size));
+}
+
+void DecodeInterval(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<arrow::TemporalBuilder>(builder).Append(IntervalToMicros(data, size));
+}
+
+void DecodeUuid(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  auto& strings = As<VarBinaryBuilder>(builder);
+  FormatUuid(data, size, strings.ReserveValue(36));
+  strings.CommitValue(36);
+}
+
+void DecodeInet(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(InetToText(data, size));
+}
+
+void DecodeMacaddr(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(MacToText(data, size, 6));
+}
+
+void DecodeMacaddr8(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(MacToText(data, size, 8));
+}
+
+void DecodeBits(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(BitsToText(data, size));
+}
+
+void DecodePgLsn(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(PgLsnToText(data, size));
+}
+
+void DecodeVoid(const ColumnPlan&, const char*, int32_t, ArrayBuilder& builder) {
+  builder.AppendNull();
+}
+
+void DecodeArray(const ColumnPlan& plan, const char* data, int32_t size, ArrayBuilder& builder) {
   // array_send: ndim, has-nulls flag, element OID, (size, lower bound) per dimension, then
   // each element as a length (-1 = NULL) and its bytes.
+  auto& list = As<arrow::ListBuilder>(builder);
   if (size < 12) throw DecodeError("array value has " + std::to_string(size) + " bytes");
   int32_t ndim = LoadI32(data);
   if (ndim == 0) {  // '{}' is sent with no dimensions at all
@@ -51,6 +177,7 @@ void AppendArray(const ColumnPlan& plan, const char* data, int32_t size,
   int32_t count = LoadI32(data + 12);
   if (count < 0) throw DecodeError("array value has a negative length");
   const ColumnPlan& element = plan.element.front();
+  const ValueDecoder decode = DecoderFor(element);
   ArrayBuilder& values = list.values();
   int64_t offset = 20;
   for (int32_t i = 0; i < count; ++i) {
@@ -62,11 +189,15 @@ void AppendArray(const ColumnPlan& plan, const char* data, int32_t size,
       continue;
     }
     if (length < 0 || length > size - offset) throw DecodeError("array element is truncated");
-    AppendValue(element, data + offset, length, values);
+    decode(element, data + offset, length, values);
     offset += length;
   }
   if (offset != size) throw DecodeError("array value has trailing bytes");
   list.CloseList();
+}
+
+void DecodeUnknown(const ColumnPlan&, const char*, int32_t, ArrayBuilder&) {
+  throw DecodeError("no decoder for this type");
 }
 
 // Text and bytes columns: one pass over the lengths sizes the data buffer once.
@@ -82,6 +213,7 @@ void ReadColumn(const PGresult* result, int column, const ColumnPlan& plan, int 
   if (plan.decode == Decode::kText || plan.decode == Decode::kBytes) {
     ReserveData(result, column, begin, end, As<VarBinaryBuilder>(builder));
   }
+  const ValueDecoder decode = DecoderFor(plan);
   int row = begin;
   try {
     for (; row < end; ++row) {
@@ -89,120 +221,55 @@ void ReadColumn(const PGresult* result, int column, const ColumnPlan& plan, int 
         builder.AppendNull();
         continue;
       }
-      AppendValue(plan, PQgetvalue(result, row, column), PQgetlength(result, row, column),
-                  builder);
+      decode(plan, PQgetvalue(result, row, column), PQgetlength(result, row, column), builder);
     }
   } catch (const DecodeError& e) {
-    throw DbError(ErrorKind::kDataConversion,
-                  "column '" + plan.field.name + "' (row " + std::to_string(row + 1) +
-                      "): " + e.what());
+    throw ConversionError(plan, row, e);
   }
 }
 
 }  // namespace
 
-void AppendValue(const ColumnPlan& plan, const char* data, int32_t size, ArrayBuilder& builder) {
+ValueDecoder DecoderFor(const ColumnPlan& plan) {
   switch (plan.decode) {
-    case Decode::kBool:
-      ExpectSize(size, 1, "bool");
-      As<arrow::BooleanBuilder>(builder).Append(data[0] != 0);
-      return;
-    case Decode::kInt16:
-      ExpectSize(size, 2, "int2");
-      As<arrow::Int16Builder>(builder).Append(LoadI16(data));
-      return;
-    case Decode::kInt32:
-      ExpectSize(size, 4, "int4");
-      As<arrow::Int32Builder>(builder).Append(LoadI32(data));
-      return;
-    case Decode::kInt64:
-      ExpectSize(size, 8, "int8");
-      As<arrow::Int64Builder>(builder).Append(LoadI64(data));
-      return;
-    case Decode::kUInt32:
-      ExpectSize(size, 4, "oid");
-      As<arrow::UInt32Builder>(builder).Append(LoadU32(data));
-      return;
-    case Decode::kUInt64:
-      ExpectSize(size, 8, "xid8");
-      As<arrow::UInt64Builder>(builder).Append(LoadU64(data));
-      return;
-    case Decode::kFloat32:
-      ExpectSize(size, 4, "float4");
-      As<arrow::Float32Builder>(builder).Append(std::bit_cast<float>(LoadU32(data)));
-      return;
-    case Decode::kFloat64:
-      ExpectSize(size, 8, "float8");
-      As<arrow::Float64Builder>(builder).Append(std::bit_cast<double>(LoadU64(data)));
-      return;
-    case Decode::kNumericDecimal:
-      As<arrow::Decimal128Builder>(builder).Append(
-          NumericToDecimal(data, size, plan.field.type.precision, plan.field.type.scale));
-      return;
-    case Decode::kNumericText:
-      As<VarBinaryBuilder>(builder).Append(NumericToText(data, size));
-      return;
-    case Decode::kMoney:
-      // Cents (see TypeFor in pg_types.cpp) -> 4 decimal places.
-      ExpectSize(size, 8, "money");
-      As<arrow::Decimal128Builder>(builder).Append(static_cast<__int128>(LoadI64(data)) * 100);
-      return;
-    case Decode::kText:
-      AppendText(data, size, builder);
-      return;
-    case Decode::kBytes:
-      As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
-      return;
-    case Decode::kVersionedText:
-      // jsonb_send / jsonpath_send prefix the text with format version 1.
-      if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
-      AppendText(data + 1, size - 1, builder);
-      return;
-    case Decode::kDate:
-      As<arrow::Date32Builder>(builder).Append(DateToArrow(data, size));
-      return;
-    case Decode::kTime:
-      ExpectSize(size, 8, "time");
-      As<arrow::TemporalBuilder>(builder).Append(LoadI64(data));
-      return;
-    case Decode::kTimeTz:
-      As<arrow::TemporalBuilder>(builder).Append(TimeTzToUtc(data, size));
-      return;
-    case Decode::kTimestamp:
-      As<arrow::TemporalBuilder>(builder).Append(TimestampToArrow(data, size));
-      return;
-    case Decode::kInterval:
-      As<arrow::TemporalBuilder>(builder).Append(IntervalToMicros(data, size));
-      return;
-    case Decode::kUuid: {
-      auto& strings = As<VarBinaryBuilder>(builder);
-      FormatUuid(data, size, strings.ReserveValue(36));
-      strings.CommitValue(36);
-      return;
-    }
-    case Decode::kInet:
-      As<VarBinaryBuilder>(builder).Append(InetToText(data, size));
-      return;
-    case Decode::kMacaddr:
-      As<VarBinaryBuilder>(builder).Append(MacToText(data, size, 6));
-      return;
-    case Decode::kMacaddr8:
-      As<VarBinaryBuilder>(builder).Append(MacToText(data, size, 8));
-      return;
-    case Decode::kBits:
-      As<VarBinaryBuilder>(builder).Append(BitsToText(data, size));
-      return;
-    case Decode::kPgLsn:
-      As<VarBinaryBuilder>(builder).Append(PgLsnToText(data, size));
-      return;
-    case Decode::kVoid:
-      builder.AppendNull();
-      return;
-    case Decode::kArray:
-      AppendArray(plan, data, size, As<arrow::ListBuilder>(builder));
-      return;
+    case Decode::kBool: return &DecodeBool;
+    case Decode::kInt16: return &DecodeInt16;
+    case Decode::kInt32: return &DecodeInt32;
+    case Decode::kInt64: return &DecodeInt64;
+    case Decode::kUInt32: return &DecodeUInt32;
+    case Decode::kUInt64: return &DecodeUInt64;
+    case Decode::kFloat32: return &DecodeFloat32;
+    case Decode::kFloat64: return &DecodeFloat64;
+    case Decode::kNumericDecimal: return &DecodeNumericDecimal;
+    case Decode::kNumericText: return &DecodeNumericText;
+    case Decode::kMoney: return &DecodeMoney;
+    case Decode::kText: return &DecodeText;
+    case Decode::kBytes: return &DecodeBytes;
+    case Decode::kVersionedText: return &DecodeVersionedText;
+    case Decode::kDate: return &DecodeDate;
+    case Decode::kTime: return &DecodeTime;
+    case Decode::kTimeTz: return &DecodeTimeTz;
+    case Decode::kTimestamp: return &DecodeTimestamp;
+    case Decode::kInterval: return &DecodeInterval;
+    case Decode::kUuid: return &DecodeUuid;
+    case Decode::kInet: return &DecodeInet;
+    case Decode::kMacaddr: return &DecodeMacaddr;
+    case Decode::kMacaddr8: return &DecodeMacaddr8;
+    case Decode::kBits: return &DecodeBits;
+    case Decode::kPgLsn: return &DecodePgLsn;
+    case Decode::kVoid: return &DecodeVoid;
+    case Decode::kArray: return &DecodeArray;
   }
-  throw DecodeError("no decoder for this type");
+  return &DecodeUnknown;
+}
+
+void AppendValue(const ColumnPlan& plan, const char* data, int32_t size, ArrayBuilder& builder) {
+  DecoderFor(plan)(plan, data, size, builder);
+}
+
+DbError ConversionError(const ColumnPlan& plan, int64_t row, const DecodeError& error) {
+  return DbError(ErrorKind::kDataConversion, "column '" + plan.field.name + "' (row " +
+                                                 std::to_string(row + 1) + "): " + error.what());
 }
 
 arrow::Schema SchemaOf(const std::vector<ColumnPlan>& plans) {

@@ -1,4 +1,5 @@
-// PGresult (binary format) -> Arrow record batches, column by column, following ColumnPlans.
+// Binary wire values -> Arrow builders: one decoder per type, shared by every result path
+// (whole PGresults column by column, COPY binary streams row by row; see pg_copy.hpp).
 #pragma once
 
 #include <libpq-fe.h>
@@ -6,7 +7,9 @@
 #include <vector>
 
 #include "arrow/builder.hpp"
+#include "dbpool/error.hpp"
 #include "dbpool/result.hpp"
+#include "drivers/postgresql/pg_decode.hpp"
 #include "drivers/postgresql/pg_types.hpp"
 
 namespace dbpool::pg {
@@ -26,8 +29,19 @@ std::vector<RecordBatch> ReadBatches(const PGresult* result, const std::vector<C
                                      int batch_rows = kBatchRows);
 
 /// Appends one non-null binary wire value of `size` bytes to `builder` (whose type is
-/// plan.field.type). Throws DecodeError; exposed for tests on captured bytes.
+/// plan.field.type). Throws DecodeError.
+using ValueDecoder = void (*)(const ColumnPlan& plan, const char* data, int32_t size,
+                              arrow::ArrayBuilder& builder);
+
+/// The decoder for plan.decode: looked up once per column, then called for every value.
+ValueDecoder DecoderFor(const ColumnPlan& plan);
+
+/// DecoderFor(plan)(plan, data, size, builder); exposed for tests on captured bytes.
 void AppendValue(const ColumnPlan& plan, const char* data, int32_t size,
                  arrow::ArrayBuilder& builder);
+
+/// The DbError(kDataConversion) for a value that failed to decode: names the column and the
+/// 1-based row of the whole result, the same text for every result path.
+DbError ConversionError(const ColumnPlan& plan, int64_t row, const DecodeError& error);
 
 }  // namespace dbpool::pg
