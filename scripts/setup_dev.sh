@@ -21,11 +21,11 @@ for arg in "$@"; do
 done
 
 # Needed to build the C++ library, its tests and the Python extension.
-BUILD_PACKAGES=(build-essential cmake g++ libpq-dev libsqlite3-dev sqlite3 libasio-dev libgtest-dev libgmock-dev)
-# Needed to run the test suite against a throwaway PostgreSQL (scripts/services.sh).
-SERVER_PACKAGES=(postgresql postgresql-contrib)
+BUILD_PACKAGES=(build-essential cmake g++ pkg-config libpq-dev libmariadb-dev libssl-dev libsqlite3-dev sqlite3 libasio-dev libgtest-dev libgmock-dev)
+# Needed to run the test suite against its throwaway servers (scripts/services.sh).
+SERVER_PACKAGES=(postgresql postgresql-contrib mariadb-server)
 # Used by scripts/services.sh for other services; missing ones only give a warning.
-OPTIONAL_PACKAGES=(mariadb-server redis-server pgbouncer etcd-server influxdb)
+OPTIONAL_PACKAGES=(redis-server pgbouncer etcd-server influxdb)
 
 is_installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

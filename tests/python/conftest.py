@@ -28,6 +28,11 @@ def pg_superuser_url() -> str:
 
 
 @pytest.fixture
+def mysql_url() -> str:
+    return _service_url("DB_POOL_TEST_MYSQL_URL", "MariaDB")
+
+
+@pytest.fixture
 async def pool():
     async with DatabasePool() as p:
         yield p
