@@ -23,9 +23,9 @@ done
 # Needed to build the C++ library, its tests and the Python extension.
 BUILD_PACKAGES=(build-essential cmake g++ pkg-config libpq-dev libmariadb-dev libssl-dev libsqlite3-dev sqlite3 libasio-dev libgtest-dev libgmock-dev)
 # Needed to run the test suite against its throwaway servers (scripts/services.sh).
-SERVER_PACKAGES=(postgresql postgresql-contrib mariadb-server)
+SERVER_PACKAGES=(postgresql postgresql-contrib mariadb-server redis-server)
 # Used by scripts/services.sh for other services; missing ones only give a warning.
-OPTIONAL_PACKAGES=(redis-server pgbouncer etcd-server influxdb)
+OPTIONAL_PACKAGES=(pgbouncer etcd-server influxdb)
 
 is_installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

@@ -33,6 +33,11 @@ def mysql_url() -> str:
 
 
 @pytest.fixture
+def redis_url() -> str:
+    return _service_url("DB_POOL_TEST_REDIS_URL", "Redis")
+
+
+@pytest.fixture
 async def pool():
     async with DatabasePool() as p:
         yield p
