@@ -20,6 +20,7 @@ std::string NormaliseDbType(std::string_view type) {
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (t == "postgres" || t == "postgresql" || t == "pg" || t == "pgsql") return "postgresql";
   if (t == "sqlite" || t == "sqlite3") return "sqlite";
+  if (t == "mssql" || t == "sqlserver") return "mssql";
   if (t == "mysql" || t == "mariadb") return "mysql";
   if (t == "redis" || t == "rediss") return t;  // rediss (TLS) stays distinct for the driver
   return t;  // unknown types are rejected by the driver factory, which knows the full list
