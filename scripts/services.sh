@@ -7,26 +7,32 @@
 #        scripts/services.sh env                 (print .services/env: `. .services/env` to use it)
 # Names: postgresql pgbouncer mariadb redis influxdb etcd, or "all".
 # Plain processes (no systemd, no docker), own ports, data under $REPO/.services/<name>
-# (or /tmp/dbpool-services-$UID/<name> when the server's OS user cannot reach $REPO).
+# (or /tmp/dbpool-services-$UID-<hash of $REPO>/<name> when the server's OS user cannot reach $REPO).
+# Ports: 55432 postgresql, 56432 pgbouncer, 53306 mariadb, 56379 redis, 58086 influxdb,
+# 52379 etcd, each shifted by $DB_POOL_PORT_OFFSET (default 0).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$SCRIPT_DIR/.." && pwd)"
 SERVICES_DIR="$REPO/.services"
 ENV_FILE="$SERVICES_DIR/env"
-FALLBACK_BASE="/tmp/dbpool-services-$(id -u)"
+FALLBACK_BASE="/tmp/dbpool-services-$(id -u)-$(printf %s "$REPO" | cksum | cut -d" " -f1)"
 ALL_SERVICES=(postgresql pgbouncer mariadb redis influxdb etcd)
 HOST=127.0.0.1
 TIMEOUT=30
 
-PG_PORT=55432
-PGBOUNCER_PORT=56432
-MYSQL_PORT=53306
-REDIS_PORT=56379
-INFLUX_PORT=58086
-INFLUX_RPC_PORT=58088
-ETCD_PORT=52379
-ETCD_PEER_PORT=52380
+# DB_POOL_PORT_OFFSET shifts every port, so that several checkouts (worktrees, a CI dry run
+# in a fresh clone) can run their own servers side by side.
+PORT_OFFSET="${DB_POOL_PORT_OFFSET:-0}"
+[[ "$PORT_OFFSET" =~ ^[0-9]{1,4}$ && "$PORT_OFFSET" -le 5000 ]] || { echo "[services] ERROR: DB_POOL_PORT_OFFSET must be 0..5000, got '$PORT_OFFSET'" >&2; exit 2; }
+PG_PORT=$((55432 + PORT_OFFSET))
+PGBOUNCER_PORT=$((56432 + PORT_OFFSET))
+MYSQL_PORT=$((53306 + PORT_OFFSET))
+REDIS_PORT=$((56379 + PORT_OFFSET))
+INFLUX_PORT=$((58086 + PORT_OFFSET))
+INFLUX_RPC_PORT=$((58088 + PORT_OFFSET))
+ETCD_PORT=$((52379 + PORT_OFFSET))
+ETCD_PEER_PORT=$((52380 + PORT_OFFSET))
 
 TEST_DB=dbpool_test
 TEST_USER=dbpool
