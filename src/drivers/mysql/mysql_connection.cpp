@@ -17,11 +17,13 @@
 #include <optional>
 #include <utility>
 
-#include "drivers/mysql/mysql_async.hpp"
+#include "runtime/job_signal.hpp"
 #include "drivers/mysql/mysql_error.hpp"
 #include "drivers/mysql/mysql_params.hpp"
 
 namespace dbpool::mysql {
+
+using Clock = JobSignal::Clock;
 
 /// Shared by a statement and the cancel handler it installs, which may run on any thread
 /// and, through the KILL QUERY job, outlive the statement.
@@ -30,7 +32,7 @@ struct KillRequest {
   std::mutex mutex;
   bool closed = false;  // the statement is over: a late Cancel() must send nothing
   bool sent = false;    // a KILL QUERY job was posted
-  Completion done;      // raised when the job has finished
+  JobSignal done;  // raised when the job has finished
 };
 
 namespace {

@@ -10,12 +10,14 @@
 #include <cstdio>
 #include <utility>
 
-#include "drivers/mysql/mysql_async.hpp"
+#include "runtime/job_signal.hpp"
 #include "drivers/mysql/mysql_connection.hpp"
 #include "drivers/mysql/mysql_error.hpp"
 #include "drivers/mysql/mysql_session.hpp"
 
 namespace dbpool::mysql {
+
+using Clock = JobSignal::Clock;
 namespace {
 
 // The handle being connected, shared with the blocking-pool step that starts it: if the
@@ -30,7 +32,7 @@ struct ConnectState {
   MYSQL* connected = nullptr;  // mysql_real_connect's result
   int status = 0;              // events the library waits for; 0 = done
   bool options_ok = true;
-  Completion done;
+  JobSignal done;
 };
 
 void StartConnect(ConnectState& s) {

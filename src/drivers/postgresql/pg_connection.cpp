@@ -11,13 +11,15 @@
 #include <optional>
 #include <string_view>
 
-#include "drivers/postgresql/pg_async.hpp"
+#include "runtime/job_signal.hpp"
 #include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
 #include "drivers/postgresql/pg_params.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
 
 namespace dbpool::pg {
+
+using Clock = JobSignal::Clock;
 
 /// Shared by a statement and the cancel handler it installs, which may run on any thread
 /// and, through the PQcancel job, outlive the statement.
@@ -26,7 +28,7 @@ struct CancelRequest {
   std::mutex mutex;
   bool closed = false;  // the statement is over: a late Cancel() must send nothing
   bool sent = false;    // a PQcancel job was posted
-  Completion done;      // raised when PQcancel has returned
+  JobSignal done;  // raised when PQcancel has returned
 };
 
 /// The cancel handler of one statement in flight (a local of the coroutine running it).

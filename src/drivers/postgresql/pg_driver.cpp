@@ -12,11 +12,13 @@
 #include <vector>
 #include <utility>
 
-#include "drivers/postgresql/pg_async.hpp"
+#include "runtime/job_signal.hpp"
 #include "drivers/postgresql/pg_connection.hpp"
 #include "drivers/postgresql/pg_error.hpp"
 
 namespace dbpool::pg {
+
+using Clock = JobSignal::Clock;
 namespace {
 
 // The PGconn being connected, shared with the blocking-pool step that works on it: if the
@@ -31,7 +33,7 @@ struct ConnectState {
   ConnectParams params;
   PGconn* conn = nullptr;
   PostgresPollingStatusType status = PGRES_POLLING_FAILED;
-  Completion done;
+  JobSignal done;
 };
 
 void StartConnect(ConnectState& s) {

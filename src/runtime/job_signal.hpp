@@ -1,5 +1,6 @@
-// Completion: a one-shot signal from a blocking-pool job (libpq calls that may block:
-// PQconnectPoll's DNS lookups, PQcancel) to an event-loop coroutine, awaited with a deadline.
+// JobSignal: a one-shot signal from a blocking-pool job (a client-library call that may
+// block: a host name lookup, PQcancel, KILL QUERY) to an event-loop coroutine, awaited with
+// a deadline.
 #pragma once
 
 #include <asio.hpp>
@@ -8,15 +9,15 @@
 
 #include <chrono>
 
-namespace dbpool::pg {
-
-using Clock = std::chrono::steady_clock;
+namespace dbpool {
 
 /// Shared (by shared_ptr) between the job and the waiter, because a job whose waiter gave
 /// up at the deadline still runs to its end and signals into the void.
-class Completion {
+class JobSignal {
  public:
-  explicit Completion(const asio::any_io_executor& executor) : channel_(executor, 1) {}
+  using Clock = std::chrono::steady_clock;
+
+  explicit JobSignal(const asio::any_io_executor& executor) : channel_(executor, 1) {}
 
   /// Called by the job, from any thread, once it is done (at most once per Wait()).
   void Signal() { channel_.try_send(asio::error_code{}, 0); }
@@ -38,4 +39,4 @@ class Completion {
   asio::experimental::concurrent_channel<void(asio::error_code, int)> channel_;
 };
 
-}  // namespace dbpool::pg
+}  // namespace dbpool
