@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from db_pool import ConfigError, ConnectionError, DataConversionError, DatabasePool, QueryError
+from db_pool import ConfigError, ConnectionError, DataConversionError, QueryError
 
 REPO = Path(__file__).resolve().parents[2]
 
