@@ -10,6 +10,7 @@ BENCH = Path(__file__).resolve().parent
 DATA_DIR = BENCH / ".data"
 OUT_DIR = BENCH / "results"
 PG_DB = "dbpool_bench"
+MYSQL_DB = "dbpool_bench"
 
 
 def log(msg: str) -> None:
@@ -32,3 +33,16 @@ def label(rows: int) -> str:
 
 def sqlite_path(rows: int) -> Path:
     return DATA_DIR / f"lineitem_{label(rows).lower()}.sqlite"
+
+
+def bench_mysql_url() -> str:
+    """DB_POOL_TEST_MYSQL_URL (from .services/env) pointed at the benchmark database."""
+    parts = urlsplit(os.environ["DB_POOL_TEST_MYSQL_URL"])
+    return urlunsplit(parts._replace(path="/" + MYSQL_DB))
+
+
+def mysql_params() -> dict:
+    """host/port/user/password of DB_POOL_TEST_MYSQL_URL as PyMySQL's connect() takes them."""
+    parts = urlsplit(os.environ["DB_POOL_TEST_MYSQL_URL"])
+    return {"host": parts.hostname, "port": parts.port or 3306, "user": parts.username or "root",
+            "password": parts.password or ""}

@@ -1,4 +1,4 @@
-# Builds the benchmark data: TPC-H lineitem-shaped tables in PostgreSQL (SQL-generated) and SQLite, a small lookup table, pgbench tables.
+# Builds the benchmark data: TPC-H lineitem-shaped tables in PostgreSQL (SQL-generated), SQLite and MariaDB, a small lookup table, pgbench tables.
 from __future__ import annotations
 
 import argparse
@@ -171,20 +171,65 @@ def build_sqlite(url: str, rows: int) -> None:
     log(f"{path.name}: built in {time.perf_counter() - t0:.1f} s")
 
 
+# ------------------------------------------------------------------ MySQL / MariaDB
+# The same lineitem rows in the throwaway MariaDB (services.sh), copied from PostgreSQL as CSV
+# and loaded with LOAD DATA LOCAL INFILE; version kept in the table's comment.
+
+
+def build_mysql(pg_url: str, rows: int) -> None:
+    import pymysql
+
+    from common import MYSQL_DB, mysql_params
+
+    table = table_for(rows)
+    params = mysql_params()
+    with pymysql.connect(**params, local_infile=True, autocommit=True) as c, c.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS {MYSQL_DB} CHARACTER SET utf8mb4")
+        cur.execute(f"USE {MYSQL_DB}")
+        cur.execute("SELECT table_comment FROM information_schema.tables WHERE table_schema = %s AND "
+                    "table_name = %s", [MYSQL_DB, table])
+        row = cur.fetchone()
+        if row and row[0] == f"gen {GEN_VERSION}":
+            log(f"MySQL {table}: present")
+            return
+        t0 = time.perf_counter()
+        csv = DATA_DIR / f"{table}.mysql.csv"
+        with psycopg.connect(pg_url) as pg, pg.cursor() as pc, open(csv, "wb") as f:
+            with pc.copy(f"COPY (SELECT * FROM {table} ORDER BY l_orderkey, l_linenumber) TO STDOUT "
+                         "WITH (FORMAT csv)") as copy:
+                for chunk in copy:
+                    f.write(chunk)
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"CREATE TABLE {table} ({COLUMNS}, PRIMARY KEY (l_orderkey, l_linenumber)) "
+                    f"ENGINE=InnoDB COMMENT='building'")
+        cur.execute(f"LOAD DATA LOCAL INFILE %s INTO TABLE {table} FIELDS TERMINATED BY ',' "
+                    "OPTIONALLY ENCLOSED BY '\"' LINES TERMINATED BY '\n'", [str(csv)])
+        cur.execute(f"ANALYZE TABLE {table}")
+        cur.execute(f"ALTER TABLE {table} COMMENT = 'gen {GEN_VERSION}'")
+        csv.unlink()
+        log(f"MySQL {table}: {rows} rows built in {time.perf_counter() - t0:.1f} s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="1000000,5000000")
     ap.add_argument("--sqlite-rows", type=int, default=1_000_000)
+    ap.add_argument("--mysql-rows", type=int, default=1_000_000,
+                    help="lineitem rows in the throwaway MariaDB (0: none)")
     args = ap.parse_args()
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     ensure_database()
     url = bench_pg_url()
     with psycopg.connect(url, autocommit=True) as c:
-        for n in sorted({int(s) for s in args.sizes.split(",")} | {args.sqlite_rows}):
+        sizes = {int(s) for s in args.sizes.split(",") if s} | ({args.sqlite_rows, args.mysql_rows} - {0})
+        for n in sorted(sizes):
             build_lineitem(c, n)
         build_small(c)
     build_pgbench(url)
-    build_sqlite(url, args.sqlite_rows)
+    if args.sqlite_rows:
+        build_sqlite(url, args.sqlite_rows)
+    if args.mysql_rows:
+        build_mysql(url, args.mysql_rows)
 
 
 if __name__ == "__main__":

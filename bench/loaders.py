@@ -1,4 +1,4 @@
-# Bulk reads (PostgreSQL/SQLite lineitem -> Polars) by db-pool and its peers, each load in a fresh child process measuring wall, CPU, peak RSS.
+# Bulk reads (PostgreSQL/SQLite/MySQL lineitem -> Polars) by db-pool and its peers, each load in a fresh child process measuring wall, CPU, peak RSS.
 from __future__ import annotations
 
 import argparse
@@ -174,6 +174,105 @@ def sqlite3_polars(path: str, sql: str) -> Callable[[], Any]:
     return load
 
 
+# ------------------------------------------------------------------ MySQL / MariaDB loaders
+def _mysql_connect_args(url: str) -> dict[str, Any]:
+    from urllib.parse import urlsplit
+
+    p = urlsplit(url)
+    return {"host": p.hostname, "port": p.port or 3306, "user": p.username or "root",
+            "password": p.password or "", "database": p.path.lstrip("/")}
+
+
+def mysql_read_database(driver: str) -> Callable[[str, str], Callable[[], Any]]:
+    """pl.read_database over a DB-API connection of `driver` (mysql.connector)."""
+
+    def setup(url: str, sql: str) -> Callable[[], Any]:
+        import importlib
+
+        import polars as pl
+
+        module = importlib.import_module(driver)
+        args = _mysql_connect_args(url)
+
+        def load() -> Any:
+            conn = module.connect(**args)
+            try:
+                return pl.read_database(sql, connection=conn)
+            finally:
+                conn.close()
+
+        return load
+
+    return setup
+
+
+def mysql_read_database_sqlalchemy(url: str, sql: str) -> Callable[[], Any]:
+    # Polars does not take a raw PyMySQL connection; through SQLAlchemy it does.
+    import polars as pl
+    import sqlalchemy
+
+    def load() -> Any:
+        engine = sqlalchemy.create_engine(url.replace("mysql://", "mysql+pymysql://"))
+        try:
+            with engine.connect() as conn:
+                return pl.read_database(sql, connection=conn)
+        finally:
+            engine.dispose()
+
+    return load
+
+
+def mysql_pandas(url: str, sql: str) -> Callable[[], Any]:
+    import pandas as pd
+    import polars as pl
+    import pyarrow  # noqa: F401
+    import sqlalchemy
+
+    def load() -> Any:
+        engine = sqlalchemy.create_engine(url.replace("mysql://", "mysql+pymysql://"))
+        with engine.connect() as conn:
+            pdf = pd.read_sql(sql, conn)
+        engine.dispose()
+        return pl.from_pandas(pdf)
+
+    return load
+
+
+def mysql_url_for_connectorx(url: str) -> str:
+    # ConnectorX wants a password field, even an empty one (mysql://root:@host/db).
+    from urllib.parse import urlsplit, urlunsplit
+
+    p = urlsplit(url)
+    if p.password is None:
+        netloc = f"{p.username or 'root'}:@{p.hostname}:{p.port or 3306}"
+        return urlunsplit(p._replace(netloc=netloc))
+    return url
+
+
+MYSQL: dict[str, tuple[Callable, str]] = {
+    "db-pool": (dbpool(), "pool.query -> polars (binary protocol)"),
+    "db-pool p2": (dbpool(2), "pool.query(partition_on='l_orderkey', partitions=2)"),
+    "connectorx arrow": (connectorx("arrow"), "cx.read_sql(mysql://, return_type='arrow') + pl.from_arrow"),
+    "connectorx polars": (connectorx("polars"), "cx.read_sql(mysql://, return_type='polars')"),
+    "connectorx polars p2": (connectorx("polars", 2), "partition_on='l_orderkey', partition_num=2"),
+    "pymysql + polars": (mysql_read_database_sqlalchemy, "pl.read_database(SQLAlchemy + PyMySQL connection)"),
+    "mysql-connector + polars": (mysql_read_database("mysql.connector"),
+                                 "pl.read_database(mysql-connector-python connection, C extension)"),
+    "pandas": (mysql_pandas, "pandas.read_sql (SQLAlchemy + PyMySQL) + pl.from_pandas"),
+}
+ROW_BASED_MYSQL = {"pymysql + polars", "mysql-connector + polars", "pandas"}
+
+
+def mysql_source(loader: str, rows: int) -> tuple[str, str]:
+    from common import bench_mysql_url
+
+    url = bench_mysql_url()
+    if loader.startswith("connectorx"):
+        url = mysql_url_for_connectorx(url)
+    return url, f"SELECT * FROM {table_for(rows)}"
+
+
+# ------------------------------------------------------------------ registry
 # name -> (setup, description)
 PG: dict[str, tuple[Callable, str]] = {
     "db-pool": (dbpool(), "pool.query -> polars"),
@@ -224,9 +323,17 @@ def cpu_s() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+def loaders_of(db: str) -> dict[str, tuple[Callable, str]]:
+    return {"pg": PG, "sqlite": SQLITE, "mysql": MYSQL}[db]
+
+
+def workload_key(db: str, rows: int) -> str:
+    return f"{ {'pg': 'PostgreSQL', 'sqlite': 'SQLite', 'mysql': 'MySQL'}[db]} {label(rows)}"
+
+
 def child(db: str, loader: str, rows: int) -> None:
-    setup = (PG if db == "pg" else SQLITE)[loader][0]
-    where, sql = source(db, loader, rows)
+    setup = loaders_of(db)[loader][0]
+    where, sql = mysql_source(loader, rows) if db == "mysql" else source(db, loader, rows)
     load = setup(where, sql)
     base = maxrss_mb()
     c0, t0 = cpu_s(), time.perf_counter()
@@ -288,6 +395,7 @@ def main() -> None:
         default=1_000_000,
         help="largest PostgreSQL size for the row-at-a-time loaders (psycopg, asyncpg, pandas)",
     )
+    r.add_argument("--mysql-rows", type=int, default=1_000_000, help="MariaDB lineitem size (0: none)")
     r.add_argument("--timeout", type=float, default=900)
     r.add_argument("--out", default=str(OUT_DIR / "loaders.json"))
     a = ap.parse_args()
@@ -300,14 +408,17 @@ def main() -> None:
         cases += [("pg", n, name) for name in PG if not only or name in only]
     if a.sqlite_rows:
         cases += [("sqlite", a.sqlite_rows, name) for name in SQLITE if not only or name in only]
+    if a.mysql_rows:
+        cases += [("mysql", a.mysql_rows, name) for name in MYSQL if not only or name in only]
     results: dict[str, Any] = {"runs": a.runs, "loadavg_start": os.getloadavg(), "workloads": {}}
     skipped = {}
     for db, n, name in cases:
-        key = f"{'PostgreSQL' if db == 'pg' else 'SQLite'} {label(n)}"
+        key = workload_key(db, n)
         wl = results["workloads"].setdefault(key, {"db": db, "rows": n, "loaders": {}})
-        desc = (PG if db == "pg" else SQLITE)[name][1]
+        desc = loaders_of(db)[name][1]
         entry = wl["loaders"].setdefault(name, {"description": desc, "runs": []})
-        if db == "pg" and name in ROW_BASED and n > a.row_loaders_max:
+        row_based = (db == "pg" and name in ROW_BASED) or (db == "mysql" and name in ROW_BASED_MYSQL)
+        if row_based and n > a.row_loaders_max:
             entry["skipped"] = (
                 f"row-at-a-time loader not run above {label(a.row_loaders_max)} rows "
                 "(--row-loaders-max): minutes per run and GBs of Python objects"
@@ -318,7 +429,7 @@ def main() -> None:
         for db, n, name in cases:
             if (db, n, name) in skipped:
                 continue
-            key = f"{'PostgreSQL' if db == 'pg' else 'SQLite'} {label(n)}"
+            key = workload_key(db, n)
             entry = results["workloads"][key]["loaders"][name]
             if k > 0 and entry["runs"] and "error" in entry["runs"][-1]:
                 continue  # a loader that failed once is not retried

@@ -174,6 +174,15 @@ def small_tables(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     return md, sums
 
 
+def mysql_targets(ls: dict[str, Any], row: Any, r: Any) -> None:
+    """MySQL/MariaDB rows of the targets table: db-pool against ConnectorX's MySQL path
+    (issue 5: at least as fast)."""
+    for w in [w for w in ls if w.startswith("MySQL")]:
+        row(f"{w}: db-pool / connectorx polars (MySQL)", r(w, REF, "connectorx polars"), 1.0)
+        row(f"{w}: db-pool p2 / connectorx polars p2 (MySQL)", r(w, "db-pool p2", "connectorx polars p2"), 1.0)
+        row(f"{w}: db-pool / PyMySQL + polars", r(w, REF, "pymysql + polars"), 0.5)
+
+
 def targets(ls: dict[str, Any], ss: dict[str, Any]) -> list[str]:
     out = ["| target | measured | met |", "|---|---|---|"]
 
@@ -204,6 +213,7 @@ def targets(ls: dict[str, Any], ss: dict[str, Any]) -> list[str]:
     for w in [w for w in ls if w.startswith("SQLite")]:
         row(f"{w}: db-pool / adbc-driver-sqlite", r(w, REF, "adbc sqlite"), 0.5)
         row(f"{w}: db-pool / sqlite3 + polars", r(w, REF, "sqlite3 + polars"), 0.5)
+    mysql_targets(ls, row, r)
     for q in ("SELECT $1::int", "10-row PK lookup"):
         for t in (16, 64):
             a, b = ss.get(f"{q} | {t} | {REF}", {}), ss.get(f"{q} | {t} | asyncpg", {})
@@ -306,6 +316,8 @@ PACKAGES = [
     "pandas",
     "sqlalchemy",
     "pyarrow",
+    "pymysql",
+    "mysql-connector-python",
 ]
 
 

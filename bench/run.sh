@@ -46,7 +46,8 @@ if (( INSTALL )) || [[ ! -x "$PY" ]]; then
   export VIRTUAL_ENV="$BENCH/.venv"
   log "installing peers into bench/.venv"
   uv pip install -q connectorx adbc-driver-manager adbc-driver-postgresql adbc-driver-sqlite \
-    'psycopg[binary]' psycopg_pool asyncpg pandas sqlalchemy pyarrow polars matplotlib
+    'psycopg[binary]' psycopg_pool asyncpg pandas sqlalchemy pyarrow polars matplotlib \
+    pymysql mysql-connector-python
   # The working tree's db-pool, built non-editable in its own build dir (not the project's build/).
   log "building db-pool from $REPO into bench/.venv (incremental in bench/.build/wheel)"
   # --no-cache: a private cache, so a concurrent `uv sync` of the project cannot hold its lock.
@@ -56,8 +57,8 @@ fi
 # The working tree is shared and edited concurrently: refuse to measure a db-pool that does not import.
 "$PY" -c "import db_pool._core" || { echo "[bench] db-pool in bench/.venv does not import (working tree mid-edit?); rerun later" >&2; exit 1; }
 
-log "PostgreSQL: scripts/services.sh start postgresql"
-bash "$REPO/scripts/services.sh" start postgresql
+log "PostgreSQL and MariaDB: scripts/services.sh start postgresql mariadb"
+bash "$REPO/scripts/services.sh" start postgresql mariadb
 # shellcheck disable=SC1091
 . "$REPO/.services/env"
 
@@ -70,7 +71,7 @@ log "data (built once, kept in database dbpool_bench and bench/.data/)"
 
 mkdir -p results
 if (( LOADERS )); then
-  log "bulk loaders: $RUNS run(s) each, sizes $SIZES + SQLite 1M"
+  log "bulk loaders: $RUNS run(s) each, sizes $SIZES + SQLite 1M + MySQL 1M"
   "$PY" loaders.py run --sizes "$SIZES" --runs "$RUNS"
 fi
 if (( SMALL )); then

@@ -89,6 +89,10 @@ TEST_F(MssqlConnectionTest, OptionsAreValidated) {
     config.options["encrypt"] = "require";
     e = Catch([&] { Connect(config); });
     EXPECT_EQ(e.kind(), ErrorKind::kConnection) << e.what();
+    EXPECT_NE(e.message().find("encrypt=require: the server does not support encryption"),
+              std::string::npos)
+        << e.message();
+    EXPECT_EQ(e.message().find("dbpool-mssql-"), std::string::npos) << e.message();
   }
 }
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import polars as pl
 import pytest
-from db_pool import ConnectionError, DatabasePool, QueryError
+from db_pool import ConfigError, ConnectionError, DatabasePool, QueryError
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tds_server"))
 from launch import TdsServer  # noqa: E402
@@ -64,12 +64,13 @@ CASES = [
      [Decimal("-214748.3648"), Decimal("214748.3647"), Decimal("1.5000")]),
     ("char(3)", ["'ab'", "''"], pl.String, ["ab ", "   "]),
     ("varchar(10)", ["'abc'", "''"], pl.String, ["abc", ""]),
-    ("nchar(2)", ["N'é'"], pl.String, ["é "]),
+    ("nchar(2)", ["N'é'", "N''", "N'✓✓'"], pl.String, ["é ", "  ", "✓✓"]),
     ("nvarchar(20)", ["N'héllo wörld ✓'", "N''"], pl.String, ["héllo wörld ✓", ""]),
-    ("nvarchar(max)", ["N'" + "✓" * 5000 + "'"], pl.String, ["✓" * 5000]),
-    ("varchar(max)", ["'" + "x" * 9000 + "'"], pl.String, ["x" * 9000]),
-    ("binary(3)", ["0x0001"], pl.Binary, [b"\x00\x01\x00"]),
-    ("varbinary(10)", ["0x00ff10", "0x"], pl.Binary, [b"\x00\xff\x10", b""]),
+    ("nvarchar(max)", ["N'" + "✓" * 5000 + "'", "N''", "N'😀 short'"], pl.String, ["✓" * 5000, "", "😀 short"]),
+    ("varchar(max)", ["'" + "x" * 9000 + "'", "''", "'abc'"], pl.String, ["x" * 9000, "", "abc"]),
+    ("binary(3)", ["0x0001", "0x000000", "0xffffff"], pl.Binary, [b"\x00\x01\x00", b"\x00\x00\x00", b"\xff\xff\xff"]),
+    ("varbinary(10)", ["0x00ff10", "0x", "0x" + "ff" * 10], pl.Binary, [b"\x00\xff\x10", b"", b"\xff" * 10]),
+    ("varbinary(max)", ["0x", "0x" + "00ff" * 6000, "0xdeadbeef"], pl.Binary, [b"", b"\x00\xff" * 6000, b"\xde\xad\xbe\xef"]),
     ("date", ["'0001-01-01'", "'9999-12-31'", "'2024-02-29'"], pl.Date,
      [dt.date(1, 1, 1), dt.date(9999, 12, 31), dt.date(2024, 2, 29)]),
     ("time(7)", ["'00:00:00'", "'23:59:59.9999999'", "'12:34:56.5'"], pl.Time,
@@ -227,3 +228,81 @@ async def test_large_result_spans_several_batches(ms):
     assert df["i"].cast(pl.Int64).sum() == 70000 * 69999 // 2
     assert df["s"][-1] == "69999"
     await ms.execute("ms", "DROP TABLE many")
+
+
+def _with_options(url: str, **options: str) -> str:
+    return url + ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in options.items())
+
+
+async def test_query_timeout_from_the_url_cancels_and_keeps_the_connection(mssql_url):
+    async with DatabasePool() as pool:
+        await pool.create_pool("qt", url=_with_options(mssql_url, query_timeout="0.3"), max_connections=1)
+        spid = (await pool.query("qt", "SELECT @@SPID AS spid"))["spid"][0]
+        start = time.monotonic()
+        with pytest.raises(QueryError, match="query_timeout") as info:
+            await pool.execute("qt", "WAITFOR DELAY '00:00:03'")
+        assert time.monotonic() - start < 1.5
+        assert info.value.sqlstate == "HYT00"
+        # The attention left the session clean: the same one answers next.
+        assert (await pool.query("qt", "SELECT @@SPID AS spid, 4 AS x")).row(0) == (spid, 4)
+        # Statements quicker than the timeout are not affected.
+        assert (await pool.query("qt", "WAITFOR DELAY '00:00:00.050'; SELECT 5 AS x"))["x"][0] == 5
+
+
+async def test_encrypt_option_is_validated(mssql_url):
+    async with DatabasePool() as pool:
+        with pytest.raises(ConfigError, match="encrypt"):
+            await pool.create_pool("bad", url=_with_options(mssql_url, encrypt="sometimes"))
+        # encrypt=off / request connect to a server without TLS (request falls back to clear text).
+        for value in ("off", "request"):
+            await pool.create_pool(value, url=_with_options(mssql_url, encrypt=value), max_connections=1)
+            assert (await pool.query(value, "SELECT 1 AS x"))["x"][0] == 1
+
+
+@needs_test_server
+async def test_encrypt_require_against_a_server_without_tls_is_a_clear_error(mssql_url):
+    async with DatabasePool() as pool:
+        start = time.monotonic()
+        with pytest.raises(ConnectionError, match="encrypt=require") as info:
+            await pool.create_pool("tls", url=_with_options(mssql_url, encrypt="require"), connect_timeout=10)
+        assert time.monotonic() - start < 5
+        assert "does not support encryption" in str(info.value)
+        assert "dbpool_Secret1" not in str(info.value)
+
+
+@needs_test_server
+async def test_error_mid_result_is_a_query_error_and_the_connection_stays(mssql_url):
+    async with DatabasePool() as pool:
+        await pool.create_pool("one", url=mssql_url, max_connections=1)
+        await pool.execute_batch("one", ["DROP TABLE IF EXISTS mid_err", "CREATE TABLE mid_err (i int)",
+                                         "INSERT INTO mid_err VALUES (1), (2), (3), (4), (5)"])
+        spid = (await pool.query("one", "SELECT @@SPID AS spid"))["spid"][0]
+        # Two rows arrive, then an ERROR token: the result is an error, not two rows.
+        with pytest.raises(QueryError, match="Divide by zero") as info:
+            await pool.query("one", "SELECT i, dbpool_error_after(2) AS e FROM mid_err ORDER BY i")
+        assert info.value.vendor_code == 8134
+        df = await pool.query("one", "SELECT @@SPID AS spid, COUNT(*) AS n FROM mid_err")
+        assert df.row(0) == (spid, 5)
+        await pool.execute("one", "DROP TABLE mid_err")
+
+
+@needs_test_server
+async def test_cancel_mid_result_closes_and_replaces_the_connection(mssql_url):
+    async with DatabasePool() as pool:
+        await pool.create_pool("one", url=mssql_url, max_connections=1)
+        await pool.execute_batch("one", ["DROP TABLE IF EXISTS mid_cancel", "CREATE TABLE mid_cancel (i int)",
+                                         "INSERT INTO mid_cancel VALUES " + ", ".join(f"({i})" for i in range(50))])
+        spid = (await pool.query("one", "SELECT @@SPID AS spid"))["spid"][0]
+        start = time.monotonic()
+        # 10 rows arrive, then the server pauses for 5 s in the middle of the result.
+        with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+            await asyncio.wait_for(
+                pool.query("one", "SELECT i, dbpool_delay_after(10, 5) AS d FROM mid_cancel ORDER BY i"), 0.5)
+        # db-lib blocks in its read between rows, where no attention can be sent: the
+        # cancel takes effect after the 2 s grace, by closing the socket (docs/api.md).
+        assert time.monotonic() - start < 3.5
+        df = await pool.query("one", "SELECT @@SPID AS spid, COUNT(*) AS n FROM mid_cancel")
+        assert df["n"][0] == 50
+        assert df["spid"][0] != spid  # the closed connection was replaced
+        assert pool.get_pool_status("one")["in_use"] == 0
+        await pool.execute("one", "DROP TABLE mid_cancel")

@@ -70,7 +70,9 @@ CASES = [
     ("JSON", ["'{\"a\": [1, 2]}'"], pl.String, ['{"a": [1, 2]}']),
     ("ENUM('sad','happy')", ["'happy'", "'sad'"], pl.String, ["happy", "sad"]),
     ("SET('a','b','c')", ["'a,c'", "''"], pl.String, ["a,c", ""]),
+    ("BOOLEAN", ["FALSE", "TRUE", "7"], pl.Int8, [0, 1, 7]),  # TINYINT(1): MySQL has no boolean
     ("BIT(1)", ["b'0'", "b'1'"], pl.Boolean, [False, True]),
+    ("BIT(8)", ["b'00000000'", "b'11111111'", "b'101'"], pl.UInt64, [0, 255, 5]),
     ("BIT(64)", ["0", "0xFFFFFFFFFFFFFFFF", "258"], pl.UInt64, [0, 2**64 - 1, 258]),
     ("UUID", ["'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'"], pl.String, ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]),
 ]
@@ -238,3 +240,38 @@ async def test_stream_in_batches(my):
         total += df["i"].sum()
     assert sizes == [10000, 10000, 5000]
     assert total == 25000 * 25001 // 2
+
+
+async def test_timestamp_is_the_utc_instant_whatever_zone_stored_it(my):
+    assert (await my.query("my", "SELECT @@session.time_zone AS tz"))["tz"][0] == "+00:00"
+    async with my.transaction("my") as tx:
+        await tx.execute("CREATE TEMPORARY TABLE tz (id INT, ts TIMESTAMP(6) NULL)")
+        # Stored by a session in +02:00: 12:00 there is 10:00 UTC.
+        await tx.execute("SET time_zone = '+02:00'")
+        await tx.execute("INSERT INTO tz VALUES (1, '2024-05-06 12:00:00.25'), (2, FROM_UNIXTIME(0.5))")
+        await tx.execute("SET time_zone = '+00:00'")
+        df = await tx.query("SELECT ts, UNIX_TIMESTAMP(ts) AS epoch FROM tz ORDER BY id")
+        await tx.execute("DROP TEMPORARY TABLE tz")
+    assert df.schema["ts"] == pl.Datetime("us", "UTC")
+    assert df["ts"].to_list() == [dt.datetime(2024, 5, 6, 10, 0, 0, 250000, tzinfo=UTC),
+                                  dt.datetime(1970, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)]
+    # The same instant as the server's own epoch seconds.
+    assert [float(e) for e in df["epoch"]] == [t.timestamp() for t in df["ts"].to_list()]
+
+
+async def test_cancel_kills_the_query_and_keeps_the_session(pool, mysql_url):
+    await pool.create_pool("one", url=mysql_url, max_connections=1)
+    await pool.create_pool("watch", url=mysql_url, max_connections=1)
+    session = (await pool.query("one", "SELECT CONNECTION_ID() AS id"))["id"][0]
+    task = asyncio.ensure_future(pool.query("one", "SELECT SLEEP(10), 'kill-query-probe' AS tag"))
+    await asyncio.sleep(0.3)
+    running = await pool.query("watch", "SELECT ID AS id FROM information_schema.PROCESSLIST "
+                                        "WHERE INFO LIKE '%kill-query-probe%' AND COMMAND <> 'Sleep' "
+                                        "AND ID <> CONNECTION_ID()")
+    assert running["id"].to_list() == [session]  # the statement runs on the server
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    state = await pool.query("watch", f"SELECT COMMAND AS c, INFO AS i FROM information_schema.PROCESSLIST WHERE ID = {session}")
+    assert state.to_dicts() == [{"c": "Sleep", "i": None}]  # KILL QUERY stopped it; the session stays
+    assert (await pool.query("one", "SELECT CONNECTION_ID() AS id"))["id"][0] == session

@@ -315,3 +315,20 @@ async def test_rediss_tls(pool, tls_redis):
     # Plain text to a TLS port: the handshake never completes, the deadline ends it.
     with pytest.raises(ConnectionError):
         await pool.create_pool("plain", url=f"redis://127.0.0.1:{port}/0", connect_timeout=0.5)
+
+
+async def test_connection_cut_mid_pipeline_fails_the_batch_and_is_replaced(pool, redis_url, key):
+    await pool.create_pool("one", url=redis_url, min_connections=1, max_connections=1)
+    await pool.create_pool("admin", url=redis_url, max_connections=1)
+    before = (await pool.query("one", "CLIENT ID"))["value"][0]
+    # The pipeline waits on BLPOP; the PINGs behind it are pending when the connection dies.
+    batch = asyncio.ensure_future(
+        pool.execute_batch("one", [["PING"], ["BLPOP", key("never"), 0]] + [["PING"]] * 20))
+    await asyncio.sleep(0.3)
+    assert await pool.execute("admin", ["CLIENT", "KILL", "ID", before]) == 1
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(batch, 5)
+    assert pool.get_pool_status("one")["in_use"] == 0
+    # The broken connection was discarded: a new one (another CLIENT ID) serves the pool.
+    after = (await pool.query("one", "CLIENT ID"))["value"][0]
+    assert after != before

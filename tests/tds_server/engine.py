@@ -28,6 +28,8 @@ class Result:
     infos: list[tuple[int, str]] = field(default_factory=list)
     sleep: float = 0.0                   # WAITFOR DELAY
     disconnect: bool = False             # send the first row, then drop the connection
+    error_after: int | None = None       # send this many rows, then an ERROR token
+    delay_after: tuple[int, float] | None = None  # after this many rows, pause this long
     new_database: str | None = None
 
 
@@ -48,6 +50,9 @@ def _register_functions(conn: sqlite3.Connection, session) -> None:
     conn.create_function("isnull", 2, lambda a, b: b if a is None else a)
     conn.create_function("db_name", 0, lambda: session.database)
     conn.create_function("dbpool_disconnect", 0, lambda: 1)
+    # Scripted modes (see _script): the SQL functions only mark the statement.
+    conn.create_function("dbpool_error_after", 1, lambda n: 1)
+    conn.create_function("dbpool_delay_after", 2, lambda n, seconds: 1)
 
 
 def open_database(path: str, session) -> sqlite3.Connection:
@@ -281,7 +286,11 @@ class Engine:
         wire_rows = [[sqltypes.to_wire(t, v) for (_, t), v in zip(columns, r, strict=True)] for r in rows]
         self.session.rowcount = len(rows)
         disconnect = any(t.upper == "DBPOOL_DISCONNECT" for t in tokens)
-        return Result(columns=columns, rows=wire_rows, rowcount=len(rows), disconnect=disconnect)
+        error_after = _script_args(tokens, "DBPOOL_ERROR_AFTER", 1)
+        delay_after = _script_args(tokens, "DBPOOL_DELAY_AFTER", 2)
+        return Result(columns=columns, rows=wire_rows, rowcount=len(rows), disconnect=disconnect,
+                      error_after=int(error_after[0]) if error_after else None,
+                      delay_after=(int(delay_after[0]), float(delay_after[1])) if delay_after else None)
 
     def _infer(self, tokens: list[Tok], param_types: dict[str, SqlType], count: int):
         """[(type or None, column name)] from the select list, or None when unsure."""
@@ -416,7 +425,7 @@ class Engine:
                 return SqlType("numeric", precision=38, scale=0), ""
             if fn == "DB_NAME":
                 return SqlType("nvarchar", 128), ""
-            if fn == "DBPOOL_DISCONNECT":
+            if fn in ("DBPOOL_DISCONNECT", "DBPOOL_ERROR_AFTER", "DBPOOL_DELAY_AFTER"):
                 return SqlType("int"), ""
         return None, ""
 
@@ -424,6 +433,18 @@ class Engine:
 _SYSVAR_TYPES = {"@@SPID": SqlType("smallint"), "@@TRANCOUNT": SqlType("int"),
                  "@@ROWCOUNT": SqlType("int"), "@@VERSION": SqlType("nvarchar", 300),
                  "@@SERVERNAME": SqlType("nvarchar", 128), "@@IDENTITY": SqlType("numeric", precision=38)}
+
+
+def _script_args(tokens: list[Tok], name: str, count: int) -> list[str] | None:
+    """The literal arguments of scripted-mode function `name` in the statement, if called:
+    `dbpool_error_after(2)` -> ["2"]. Arguments must be number literals."""
+    for k, t in enumerate(tokens):
+        if t.upper == name and k + 1 < len(tokens) and tokens[k + 1].is_op("("):
+            args = split_top(tokens[k + 2:matching_paren(tokens, k + 1)])
+            if len(args) != count or any(len(a) != 1 or a[0].kind != "num" for a in args):
+                raise SqlError(174, f"The {name.lower()} function requires {count} number literal argument(s).", 15)
+            return [a[0].text for a in args]
+    return None
 
 
 def _lookup(tables, alias: str | None, column: str) -> SqlType | None:

@@ -95,11 +95,12 @@ class Session:
             if status & wire.STATUS_EOM:
                 return ptype, b"".join(parts)
 
-    async def flush(self, final: bool) -> None:
-        """Sends the buffered tokens: whole packets only, unless `final` ends the message."""
+    async def flush(self, final: bool, partial: bool = False) -> None:
+        """Sends the buffered tokens: whole packets only, unless `final` ends the message
+        or `partial` sends the rest as a short packet without EOM (before a scripted pause)."""
         body = self.packet_size - 8
-        while True:
-            if len(self.out) <= body and not final:
+        while self.out or final:
+            if len(self.out) <= body and not final and not partial:
                 break  # a partial packet waits for more tokens
             chunk = bytes(self.out[:body])
             del self.out[:body]
@@ -309,12 +310,19 @@ class Session:
                     await asyncio.sleep(result.sleep)
                 if result.columns is not None:
                     await self.emit(wire.colmetadata(result.columns))
-                    for row in result.rows:
+                    for k, row in enumerate(result.rows):
+                        if result.error_after is not None and k == result.error_after:
+                            raise SqlError(8134, "Divide by zero error encountered. (scripted: dbpool_error_after)", 16, 1)
+                        if result.delay_after is not None and k == result.delay_after[0]:
+                            await self.flush(False, partial=True)  # the client sees rows, then waits
+                            await asyncio.sleep(result.delay_after[1])
                         await self.emit(wire.row(result.columns, row))
                         if result.disconnect:
                             await self.flush(False)
                             self.writer.close()
                             raise Disconnect("scripted disconnect (dbpool_disconnect())")
+                    if result.error_after is not None and result.error_after >= len(result.rows):
+                        raise SqlError(8134, "Divide by zero error encountered. (scripted: dbpool_error_after)", 16, 1)
                 status = (0 if last else wire.DONE_MORE) | (wire.DONE_INXACT if self.trancount else 0)
                 if result.rowcount is not None and not self.nocount:
                     status |= wire.DONE_COUNT

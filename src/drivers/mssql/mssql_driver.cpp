@@ -2,12 +2,16 @@
 #include "drivers/mssql/mssql_driver.hpp"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/concurrent_channel.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -15,6 +19,7 @@
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <tuple>
 
 #include "drivers/mssql/mssql_error.hpp"
@@ -45,11 +50,65 @@ struct ConnectState {
   MssqlOptions options;
   std::string server;  // what dbopen is given: "host:port" or a private server entry
   DBPROCESS* dbproc = nullptr;
+  std::optional<int> server_encryption;  ///< PRELOGIN ENCRYPTION byte, probed after a failure
   ErrorSink sink;
   std::exception_ptr error;
   // Capacity 1: a signal sent before the wait starts is kept.
   asio::experimental::concurrent_channel<void(asio::error_code, int)> done;
 };
+
+// Waits until `fd` is ready for `events`, at most `ms`; false on timeout or error.
+bool WaitFd(int fd, short events, int ms) {
+  pollfd p{fd, events, 0};
+  int n;
+  do {
+    n = ::poll(&p, 1, ms);
+  } while (n < 0 && errno == EINTR);
+  return n > 0 && (p.revents & events) != 0;
+}
+
+// Asks the server in clear text whether it supports encryption: a PRELOGIN ([MS-TDS]
+// 2.2.6.5) with VERSION and ENCRYPTION, answered with the server's ENCRYPTION byte (0 off,
+// 1 on, 2 not supported, 3 required). Only run after a failed connect with encrypt=require,
+// to say why; nullopt when the server cannot be asked.
+std::optional<int> ProbeEncryption(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) {
+    return std::nullopt;
+  }
+  std::optional<int> result;
+  for (addrinfo* a = found; a != nullptr && !result; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    // Packet header, then options VERSION (offset 11, 6 bytes) and ENCRYPTION (offset 17, 1).
+    const unsigned char request[] = {0x12, 0x01, 0x00, 26, 0, 0, 1, 0,  // PRELOGIN, EOM, 26 bytes
+                                     0x00, 0, 11, 0, 6, 0x01, 0, 17, 0, 1, 0xFF,
+                                     0, 0, 0, 0, 0, 0, 0x00};
+    if ((::connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) &&
+        WaitFd(fd, POLLOUT, 2000) &&
+        ::send(fd, request, sizeof(request), MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof(request))) {
+      unsigned char reply[512];
+      size_t got = 0;
+      while (got < sizeof(reply) && WaitFd(fd, POLLIN, 2000)) {
+        ssize_t n = ::recv(fd, reply + got, sizeof(reply) - got, 0);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+        if (got >= 8 && got >= static_cast<size_t>(reply[2] << 8 | reply[3])) break;
+      }
+      const unsigned char* body = reply + 8;
+      const size_t size = got > 8 ? got - 8 : 0;
+      for (size_t i = 0; i + 5 <= size && body[i] != 0xFF; i += 5) {
+        const size_t offset = static_cast<size_t>(body[i + 1] << 8 | body[i + 2]);
+        if (body[i] == 0x01 && offset < size) result = body[offset];
+      }
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return result;
+}
 
 void Open(ConnectState& s) {
   InitDbLib();
@@ -70,6 +129,37 @@ void Open(ConnectState& s) {
   // the awaiting coroutine enforces its own deadline too.
   dbsetlogintime(std::max(1, static_cast<int>(std::ceil(s.config.connect_timeout))));
   s.dbproc = dbopen(login, s.server.c_str());
+  if (s.dbproc == nullptr && s.sink.server_errors().empty() &&
+      (s.options.encrypt == "require" || s.options.encrypt == "strict")) {
+    s.server_encryption = ProbeEncryption(s.config.host.empty() ? "localhost" : s.config.host,
+                                          s.config.port != 0 ? s.config.port : kDefaultPort);
+  }
+}
+
+// The connect error, saying what encrypt=require/strict has to do with it.
+DbError OpenError(const ConnectState& s, const std::string& endpoint) {
+  DbError error = ConnectError(s.sink, endpoint);
+  std::string message = error.message();
+  // db-lib names the private server entry (dbpool-mssql-N) that carries the encrypt setting.
+  if (s.server != endpoint) {
+    for (size_t at; (at = message.find(" (" + s.server + ")")) != std::string::npos;) {
+      message.erase(at, s.server.size() + 3);
+    }
+  }
+  if (s.options.encrypt == "require" || s.options.encrypt == "strict") {
+    const std::string option = "encrypt=" + s.options.encrypt;
+    if (s.server_encryption == 2) {
+      message += "; " + option +
+                 ": the server does not support encryption (its PRELOGIN answer is "
+                 "ENCRYPT_NOT_SUP), so no encrypted connection is possible; use encrypt=request "
+                 "(TLS when offered) or encrypt=off to connect in clear text";
+    } else if (s.server_encryption.has_value()) {
+      message += "; " + option +
+                 ": the server offers encryption, so the TLS handshake failed (certificate not "
+                 "trusted, name mismatch or TLS version)";
+    }
+  }
+  return DbError(error.kind(), message, error.sqlstate(), error.vendor_code());
 }
 
 class ServerEntries {
@@ -227,7 +317,7 @@ asio::awaitable<std::unique_ptr<Connection>> MssqlDriver::Connect(ConnectionConf
                   "HYT00");
   }
   if (state->error) std::rethrow_exception(state->error);
-  if (state->dbproc == nullptr) throw ConnectError(state->sink, endpoint);
+  if (state->dbproc == nullptr) throw OpenError(*state, endpoint);
   auto connection = std::make_unique<MssqlConnection>(
       runtime_, std::exchange(state->dbproc, nullptr), endpoint, state->options);
   MssqlConnection* raw = connection.get();
