@@ -159,6 +159,10 @@ std::shared_ptr<ImportedTable> ImportedTable::FromStream(ArrowArrayStream* strea
     if (int rc = stream->get_next(stream, &batch)) stream_error("get_next", rc);
     if (batch.release == nullptr) break;  // end of stream
     table->batches_.push_back(batch);
+    if (batch.offset != 0) {
+      stream->release(stream);
+      Fail("Arrow stream: a batch with a non-zero struct offset is not supported (rechunk first)");
+    }
     if (batch.n_children != schema.n_children) {
       stream->release(stream);
       Fail("Arrow stream: a batch has " + std::to_string(batch.n_children) + " columns, the schema " +

@@ -283,7 +283,9 @@ asio::awaitable<QueryResult> InfluxConnection::Query(std::string sql, Params par
   call.result = &result;
   co_await asio::co_spawn(client_.strand(), RunOnStrand(this, &call), asio::use_awaitable);
   if (call.error) std::rethrow_exception(call.error);
-  if (!decoder.has_series()) {
+  if (!decoder.has_series() && !IsReadOnly(sql)) {
+    // CREATE/DROP/DELETE...: no rows, a count of 0 (InfluxQL reports none). A SELECT or
+    // SHOW without series stays a (zero-column, zero-row) result.
     result.schema.clear();
     result.batches.clear();
     result.rows_affected = 0;

@@ -110,7 +110,6 @@ LineWriter::LineWriter(std::string_view measurement, const arrow::ImportedTable&
 }
 
 void LineWriter::Row(size_t batch, int64_t row, int64_t index, std::string& out) const {
-  const size_t start = out.size();
   out += measurement_;
   for (size_t t = 0; t < tags_.size(); ++t) {
     arrow::ColumnView column = table_.Column(batch, tags_[t]);
@@ -193,7 +192,6 @@ void LineWriter::Row(size_t batch, int64_t row, int64_t index, std::string& out)
     AppendInt(ns, out);
   }
   out.push_back('\n');
-  (void)start;
 }
 
 }  // namespace dbpool::influxdb
