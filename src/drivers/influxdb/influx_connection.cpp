@@ -5,6 +5,7 @@
 #include <cmath>
 #include <optional>
 
+#include "arrow/utf8.hpp"
 #include "drivers/influxdb/influx_line_protocol.hpp"
 
 namespace dbpool::influxdb {
@@ -237,7 +238,22 @@ asio::awaitable<void> InfluxConnection::Run(Call& call) {
   }
   if (outcome.curl_code != 0 || outcome.status < 200 || outcome.status >= 300) {
     std::string server = client_.influx_error();
-    if (server.empty()) server = text;
+    if (server.empty() && client_.content_type().find("msgpack") != std::string::npos) {
+      // {"error": "..."} as MessagePack (401 has no X-Influxdb-Error header).
+      try {
+        ResultDecoder error_body(0);
+        error_body.Feed(text.data(), text.size(), true);
+        server = error_body.error();
+      } catch (...) {
+      }
+    } else if (server.empty()) {
+      server = text;
+    }
+    if (!arrow::IsValidUtf8(server.data(), server.size())) {
+      for (char& c : server) {
+        if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+      }
+    }
     throw Failure(server);
   }
   if (call.decoder) {

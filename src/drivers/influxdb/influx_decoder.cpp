@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "arrow/utf8.hpp"
 #include "dbpool/error.hpp"
 
 namespace dbpool::influxdb {
@@ -246,6 +247,10 @@ void ResultDecoder::AppendValue(size_t c, const MsgValue& v) {
       static_cast<arrow::Float64Builder&>(*builders_[c]).Append(v.f);
       return;
     case MsgKind::kString:
+      if (!arrow::IsValidUtf8(v.s.data(), v.s.size())) {
+        throw DbError(ErrorKind::kDataConversion,
+                      "InfluxDB: column '" + columns_[c].name + "': invalid UTF-8 in a string value");
+      }
       Type(c, TypeId::kString);
       static_cast<arrow::VarBinaryBuilder&>(*builders_[c]).Append(v.s);
       return;
