@@ -33,8 +33,11 @@ async def main(url: str) -> None:
         per_host = await pool.query("ix", "SELECT mean(load), sum(requests) FROM cpu GROUP BY host")
         print(per_host)
 
-        busy = await pool.query("ix", "SELECT load FROM cpu WHERE host = $host AND load > $min",
-                                {"host": "web-2", "min": 1.3})
+        busy = await pool.query(
+            "ix",
+            "SELECT load FROM cpu WHERE host = $host AND load > $min",
+            {"host": "web-2", "min": 1.3},
+        )
         print(busy)
 
         async for part in pool.stream("ix", "SELECT * FROM cpu", batch_rows=4):

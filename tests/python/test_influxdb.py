@@ -14,7 +14,7 @@ import uuid
 
 import polars as pl
 import pytest
-from db_pool import ConfigError, ConnectionError, DataConversionError, DatabasePool, QueryError
+from db_pool import ConfigError, ConnectionError, DataConversionError, QueryError
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 # InfluxDB's time range: math.MinInt64 + 2 .. math.MaxInt64 - 1 nanoseconds.
@@ -44,14 +44,22 @@ async def test_type_round_trips(ix):
         {
             "time": ns([TIME_MIN, 0, 1_700_000_000_123_456_789, TIME_MAX]),
             "i": pl.Series([None, INT_MIN, INT_MAX, 42], dtype=pl.Int64),
-            "f": pl.Series([1.7976931348623157e308, None, -1.7976931348623157e308, 0.1], dtype=pl.Float64),
+            "f": pl.Series(
+                [1.7976931348623157e308, None, -1.7976931348623157e308, 0.1], dtype=pl.Float64
+            ),
             "s": pl.Series(["", "ordinary", None, "ünïcødé ✓ " + "x" * 1000], dtype=pl.String),
             "b": pl.Series([True, False, True, None], dtype=pl.Boolean),
         }
     )
     assert await ix.bulk_insert("ix", "types", df) == 4
     out = await ix.query("ix", "SELECT time, i, f, s, b FROM types")
-    assert out.schema == {"time": UTC, "i": pl.Int64, "f": pl.Float64, "s": pl.String, "b": pl.Boolean}
+    assert out.schema == {
+        "time": UTC,
+        "i": pl.Int64,
+        "f": pl.Float64,
+        "s": pl.String,
+        "b": pl.Boolean,
+    }
     assert out.to_dicts() == df.to_dicts()
     # A whole-number float stays Float64 (MessagePack keeps the type JSON would lose).
     await ix.bulk_insert("ix", "whole", pl.DataFrame({"time": ns([1]), "v": [3.0]}))
@@ -62,7 +70,9 @@ async def test_type_round_trips(ix):
 async def test_time_units_zones_dates_and_small_types(ix):
     df = pl.DataFrame(
         {
-            "t": pl.Series([dt.datetime(2024, 1, 2, 3, 4, 5, 6)]).cast(pl.Datetime("us", "Europe/Paris")),
+            "t": pl.Series([dt.datetime(2024, 1, 2, 3, 4, 5, 6)]).cast(
+                pl.Datetime("us", "Europe/Paris")
+            ),
             "i8": pl.Series([-5], dtype=pl.Int8),
             "u32": pl.Series([4_000_000_000], dtype=pl.UInt32),
             "f32": pl.Series([0.5], dtype=pl.Float32),
@@ -75,8 +85,12 @@ async def test_time_units_zones_dates_and_small_types(ix):
     assert out["i8"][0] == -5 and out["u32"][0] == 4_000_000_000 and out["f32"][0] == 0.5
     assert out["d"][0] == 1704153600 * 10**9  # a Date field is written as integer ns
     # Date as the time column; integer nanoseconds as the time column.
-    await ix.bulk_insert("ix", "dates", pl.DataFrame({"day": [dt.date(2020, 5, 17)], "v": [1]}), time_column="day")
-    assert (await ix.query("ix", "SELECT v FROM dates"))["time"][0] == dt.datetime(2020, 5, 17, tzinfo=dt.timezone.utc)
+    await ix.bulk_insert(
+        "ix", "dates", pl.DataFrame({"day": [dt.date(2020, 5, 17)], "v": [1]}), time_column="day"
+    )
+    assert (await ix.query("ix", "SELECT v FROM dates"))["time"][0] == dt.datetime(
+        2020, 5, 17, tzinfo=dt.timezone.utc
+    )
     await ix.bulk_insert("ix", "ints", pl.DataFrame({"time": [123], "v": [1]}))
     assert (await ix.query("ix", "SELECT v FROM ints"))["time"].cast(pl.Int64)[0] == 123
 
@@ -95,7 +109,12 @@ async def test_tags_and_group_by_into_one_frame(ix):
     assert out.columns == ["time", "host", "load"]
     assert out.schema["host"] == pl.String
     # Series in tag order; the point without a host tag is the series host="" -> NULL.
-    assert out.sort("time").select("host", "load").rows() == [("a", 0.5), ("b", 1.5), ("a", 2.5), (None, 3.5)]
+    assert out.sort("time").select("host", "load").rows() == [
+        ("a", 0.5),
+        ("b", 1.5),
+        ("a", 2.5),
+        (None, 3.5),
+    ]
     tags = await ix.query("ix", "SHOW TAG KEYS FROM cpu")
     assert sorted(tags["tagKey"].to_list()) == ["host", "region"]
     both = await ix.query("ix", "SELECT sum(load) FROM cpu GROUP BY host, region")
@@ -104,20 +123,31 @@ async def test_tags_and_group_by_into_one_frame(ix):
 
 
 async def test_bound_parameters(ix):
-    await ix.bulk_insert("ix", "m", pl.DataFrame({"time": ns([1, 2, 3]), "host": ["a", "b", "c"], "v": [1, 2, 3]}), tag_columns=["host"])
-    out = await ix.query("ix", "SELECT v FROM m WHERE host = $h AND v >= $min", {"h": "b", "min": 2})
+    await ix.bulk_insert(
+        "ix",
+        "m",
+        pl.DataFrame({"time": ns([1, 2, 3]), "host": ["a", "b", "c"], "v": [1, 2, 3]}),
+        tag_columns=["host"],
+    )
+    out = await ix.query(
+        "ix", "SELECT v FROM m WHERE host = $h AND v >= $min", {"h": "b", "min": 2}
+    )
     assert out["v"].to_list() == [2]
     out = await ix.query("ix", "SELECT v FROM m WHERE v > $1 AND v < $2", [1.5, 3])
     assert out["v"].to_list() == [2]
     # A value that looks like InfluxQL stays a value.
-    assert (await ix.query("ix", "SELECT v FROM m WHERE host = $h", {"h": "a' OR host = 'b"})).height == 0
+    assert (
+        await ix.query("ix", "SELECT v FROM m WHERE host = $h", {"h": "a' OR host = 'b"})
+    ).height == 0
     with pytest.raises(DataConversionError, match="NULL"):
         await ix.query("ix", "SELECT v FROM m WHERE host = $h", {"h": None})
 
 
 async def test_streaming_chunks(ix):
     n = 1000
-    await ix.bulk_insert("ix", "s", pl.DataFrame({"time": ns(list(range(n))), "v": list(range(n))}), batch_rows=128)
+    await ix.bulk_insert(
+        "ix", "s", pl.DataFrame({"time": ns(list(range(n))), "v": list(range(n))}), batch_rows=128
+    )
     sizes, values = [], []
     async for part in ix.stream("ix", "SELECT v FROM s", batch_rows=300):
         sizes.append(part.height)
@@ -126,13 +156,13 @@ async def test_streaming_chunks(ix):
     assert sizes == [300, 300, 300, 100]
     assert values == list(range(n))
     # Leaving early returns the connection; the pool still answers.
-    async for part in ix.stream("ix", "SELECT v FROM s", batch_rows=10):
+    async for _part in ix.stream("ix", "SELECT v FROM s", batch_rows=10):
         break
     assert (await ix.query("ix", "SELECT count(v) FROM s"))["count"][0] == n
 
 
 async def test_bulk_insert_escaping_round_trip(ix):
-    nasty = ["a b", "c,d", "e=f", 'g"h', "i\\j", "ü ✓ ,= \"", "plain"]
+    nasty = ["a b", "c,d", "e=f", 'g"h', "i\\j", 'ü ✓ ,= "', "plain"]
     df = pl.DataFrame(
         {
             "time": ns(list(range(1, len(nasty) + 1))),
@@ -141,8 +171,10 @@ async def test_bulk_insert_escaping_round_trip(ix):
             "n": list(range(len(nasty))),
         }
     )
-    measurement = "m e,a=s \"ü\""
-    assert await ix.bulk_insert("ix", measurement, df, tag_columns=["tag key, ="], batch_rows=3) == len(nasty)
+    measurement = 'm e,a=s "ü"'
+    assert await ix.bulk_insert(
+        "ix", measurement, df, tag_columns=["tag key, ="], batch_rows=3
+    ) == len(nasty)
     shown = await ix.query("ix", "SHOW MEASUREMENTS")
     assert measurement in shown["name"].to_list()
     quoted = '"' + measurement.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -163,9 +195,13 @@ async def test_bulk_insert_invalid_rows_are_named(ix):
     with pytest.raises(DataConversionError, match="row 0: field 'f' is NaN"):
         await ix.bulk_insert("ix", "bad", pl.DataFrame({"time": ns([1]), "f": [float("nan")]}))
     with pytest.raises(DataConversionError, match="row 0: tag 't' contains a newline"):
-        await ix.bulk_insert("ix", "bad", pl.DataFrame({"time": ns([1]), "t": ["a\nb"], "v": [1]}), tag_columns=["t"])
+        await ix.bulk_insert(
+            "ix", "bad", pl.DataFrame({"time": ns([1]), "t": ["a\nb"], "v": [1]}), tag_columns=["t"]
+        )
     with pytest.raises(ConfigError, match="tag column 'nope' is not a column"):
-        await ix.bulk_insert("ix", "bad", pl.DataFrame({"time": ns([1]), "v": [1]}), tag_columns=["nope"])
+        await ix.bulk_insert(
+            "ix", "bad", pl.DataFrame({"time": ns([1]), "v": [1]}), tag_columns=["nope"]
+        )
     with pytest.raises(ConfigError, match="time_column 'time' is not a column"):
         await ix.bulk_insert("ix", "bad", pl.DataFrame({"v": [1]}))
     with pytest.raises(DataConversionError, match="column 'l'.*not supported"):
@@ -211,7 +247,9 @@ def free_port() -> int:
 async def test_server_down_is_connection_error(pool):
     port = free_port()
     with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}") as info:
-        await pool.create_pool("down", url=f"influxdb://u:pw-secret@127.0.0.1:{port}/db", connect_timeout=2)
+        await pool.create_pool(
+            "down", url=f"influxdb://u:pw-secret@127.0.0.1:{port}/db", connect_timeout=2
+        )
     assert "pw-secret" not in str(info.value)
 
 
@@ -243,7 +281,9 @@ bind-address = "127.0.0.1:{rpc}"
 """
     )
     log = open(d / "influxd.log", "w")
-    proc = subprocess.Popen([influxd, "run", "-config", str(d / "influxdb.conf")], stdout=log, stderr=log)
+    proc = subprocess.Popen(
+        [influxd, "run", "-config", str(d / "influxdb.conf")], stdout=log, stderr=log
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -252,7 +292,10 @@ bind-address = "127.0.0.1:{rpc}"
                 break
             except OSError:
                 if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("auth-enabled influxd did not start: " + (d / "influxd.log").read_text()[-2000:])
+                    pytest.fail(
+                        "auth-enabled influxd did not start: "
+                        + (d / "influxd.log").read_text()[-2000:]
+                    )
                 time.sleep(0.1)
         yield http
     finally:
@@ -309,7 +352,9 @@ async def test_cancel_slow_query(ix):
 
 
 async def test_200_concurrent_tasks_on_4_connections(ix):
-    await ix.bulk_insert("ix", "c", pl.DataFrame({"time": ns(list(range(200))), "v": list(range(200))}))
+    await ix.bulk_insert(
+        "ix", "c", pl.DataFrame({"time": ns(list(range(200))), "v": list(range(200))})
+    )
 
     async def one(i: int) -> int:
         out = await ix.query("ix", "SELECT v FROM c WHERE v = $v", {"v": i})
