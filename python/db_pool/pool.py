@@ -90,9 +90,7 @@ def _batch_item(item: Any) -> tuple[str, Any]:
 
 def _frame(result: Any) -> pl.DataFrame:
     if result.rows_affected >= 0:
-        return pl.DataFrame(
-            {"rows_affected": [result.rows_affected]}, schema={"rows_affected": pl.Int64}
-        )
+        return pl.DataFrame({"rows_affected": [result.rows_affected]}, schema={"rows_affected": pl.Int64})
     return pl.DataFrame(result)
 
 
