@@ -253,14 +253,12 @@ async def test_server_down_is_connection_error(pool):
     assert "pw-secret" not in str(info.value)
 
 
-@pytest.fixture
-def auth_influx(tmp_path):
-    """An influxd of our own with auth-enabled on free ports (user admin / s3cret!)."""
+def start_influxd(d, http_extra: str):
+    """Starts an influxd of our own on free ports with data under `d`; returns (proc, port)."""
     influxd = shutil.which("influxd")
     if influxd is None:
         pytest.fail("influxd is not installed (scripts/setup_dev.sh installs influxdb)")
     http, rpc = free_port(), free_port()
-    d = tmp_path / "influx"
     d.mkdir()
     (d / "influxdb.conf").write_text(
         f"""reporting-disabled = true
@@ -276,36 +274,77 @@ bind-address = "127.0.0.1:{rpc}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:{http}"
-  auth-enabled = true
   log-enabled = false
+{http_extra}
 """
     )
     log = open(d / "influxd.log", "w")
     proc = subprocess.Popen(
         [influxd, "run", "-config", str(d / "influxdb.conf")], stdout=log, stderr=log
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", http), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(
-                        "auth-enabled influxd did not start: "
-                        + (d / "influxd.log").read_text()[-2000:]
-                    )
-                time.sleep(0.1)
-        yield http
-    finally:
-        proc.terminate()
+    log.close()
+    deadline = time.monotonic() + 30
+    while True:
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            socket.create_connection(("127.0.0.1", http), timeout=0.2).close()
+            return proc, http
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                stop_influxd(proc)
+                pytest.fail("influxd did not start: " + (d / "influxd.log").read_text()[-2000:])
+            time.sleep(0.1)
+
+
+def stop_influxd(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def auth_influx(tmp_path):
+    """An influxd of our own with auth-enabled on free ports."""
+    proc, port = start_influxd(tmp_path / "influx", "  auth-enabled = true")
+    yield port
+    stop_influxd(proc)
+
+
+@pytest.fixture
+def tls_influx(tmp_path):
+    """An influxd of our own serving HTTPS with a self-signed certificate for 127.0.0.1."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    extra = f'  https-enabled = true\n  https-certificate = "{cert}"\n  https-private-key = "{key}"'
+    proc, port = start_influxd(tmp_path / "influx", extra)
+    yield port, cert
+    stop_influxd(proc)
+
+
+async def test_tls(pool, tls_influx):
+    port, cert = tls_influx
+    await pool.create_pool("tls", url=f"influxdbs://127.0.0.1:{port}/", ssl_ca_certs=str(cert))
+    await pool.execute("tls", "CREATE DATABASE tlsdb")
+    await pool.create_pool(
+        "tlsdb", url=f"influxdbs://127.0.0.1:{port}/tlsdb", ssl_ca_certs=str(cert)
+    )
+    assert await pool.bulk_insert("tlsdb", "m", pl.DataFrame({"time": ns([1]), "v": ["x"]})) == 1
+    assert (await pool.query("tlsdb", "SELECT v FROM m"))["v"].to_list() == ["x"]
+    # The system CAs do not know the self-signed certificate: refused unless told not to check.
+    with pytest.raises(ConnectionError, match="certificate"):
+        await pool.create_pool("untrusted", url=f"influxdbs://127.0.0.1:{port}/tlsdb")
+    await pool.create_pool("unchecked", url=f"influxdbs://127.0.0.1:{port}/tlsdb?ssl_verify=false")
+    assert (await pool.query("unchecked", "SELECT v FROM m")).height == 1
+    # Plain HTTP against the HTTPS port is a ConnectionError, not a hang.
+    with pytest.raises(ConnectionError):
+        await pool.create_pool("plain", url=f"influxdb://127.0.0.1:{port}/tlsdb", connect_timeout=3)
 
 
 async def test_auth(pool, auth_influx):
