@@ -12,7 +12,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 # Services the tests need; add names here (see scripts/services.sh) as drivers arrive.
-DEFAULT_SERVICES="postgresql mariadb redis"
+DEFAULT_SERVICES="postgresql mariadb redis influxdb"
 read -r -a SERVICES <<<"${DB_POOL_TEST_SERVICES:-$DEFAULT_SERVICES}"
 
 log() { printf '\n[run_tests] %s\n' "$*"; }

@@ -241,6 +241,43 @@ class DatabasePool:
         self._check_open()
         return await _bridge.run(self._engine.execute, pool_id, *_statement(sql, params))
 
+    async def bulk_insert(
+        self,
+        pool_id: str,
+        target: str,
+        df: pl.DataFrame,
+        *,
+        tag_columns: Sequence[str] = (),
+        time_column: str | None = "time",
+        batch_rows: int = 5000,
+    ) -> int:
+        """Writes every row of ``df`` into ``target`` and returns the rows written.
+
+        InfluxDB: ``target`` is the measurement; ``tag_columns`` become tags, ``time_column``
+        (Datetime of any unit/zone, Date, or integer nanoseconds; None = server time) the
+        point's time, every other column a field. Rows go as line protocol in requests of
+        ``batch_rows`` points. A NULL tag or field is left out; a row without any non-NULL
+        field, a NULL or out-of-range time, NaN or infinite floats raise DataConversionError
+        naming the row. The DataFrame is handed over through the Arrow C stream interface
+        (no copy, no pyarrow). Drivers without bulk_insert raise ConfigError.
+        """
+        self._check_open()
+        if isinstance(tag_columns, str):
+            raise TypeError("tag_columns must be a list of column names, not a str")
+        if batch_rows < 1:
+            raise ValueError("batch_rows must be at least 1")
+        if not hasattr(df, "__arrow_c_stream__"):
+            raise TypeError(f"df must be a polars DataFrame, not {type(df).__name__}")
+        return await _bridge.run(
+            self._engine.bulk_insert,
+            pool_id,
+            target,
+            df,
+            [str(c) for c in tag_columns],
+            "" if time_column is None else str(time_column),
+            int(batch_rows),
+        )
+
     async def execute_batch(self, pool_id: str, sqls: Iterable[Any]) -> list[pl.DataFrame]:
         """Runs the statements in order on one connection (pipelined where the database
         allows); one DataFrame each (a statement without rows gives a one-row frame with

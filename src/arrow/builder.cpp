@@ -287,19 +287,23 @@ int64_t RecordBatchBuilder::memory_bytes() const {
   return total;
 }
 
-RecordBatch RecordBatchBuilder::Finish() {
+RecordBatch FinishBatch(const Schema& schema, std::vector<std::unique_ptr<ArrayBuilder>>& columns,
+                        int64_t rows) {
   // A driver that forgot a value would otherwise export a batch consumers reject (or read
   // out of bounds); checking here names the column.
-  for (size_t i = 0; i < columns_.size(); ++i) {
-    CheckChildLength(*columns_[i], rows_, schema_[i].name);
-  }
+  for (size_t i = 0; i < columns.size(); ++i) CheckChildLength(*columns[i], rows, schema[i].name);
   // The batch is a struct array with no validity bitmap (buffers[0] == nullptr).
-  auto data = std::make_unique<ArrayPrivate>(columns_.size());
-  for (size_t i = 0; i < columns_.size(); ++i) columns_[i]->Finish(&data->children[i]);
+  auto data = std::make_unique<ArrayPrivate>(columns.size());
+  for (size_t i = 0; i < columns.size(); ++i) columns[i]->Finish(&data->children[i]);
   ArrowArray array{};
-  Publish(std::move(data), rows_, 0, 1, &array);
-  rows_ = 0;
+  Publish(std::move(data), rows, 0, 1, &array);
   return RecordBatch(array);
+}
+
+RecordBatch RecordBatchBuilder::Finish() {
+  RecordBatch batch = FinishBatch(schema_, columns_, rows_);
+  rows_ = 0;
+  return batch;
 }
 
 }  // namespace dbpool::arrow

@@ -215,6 +215,12 @@ class NullBuilder final : public ArrayBuilder {
 /// Decimal128Builder, Date32 -> Date32Builder, ...).
 std::unique_ptr<ArrayBuilder> MakeBuilder(const DataType& type);
 
+/// Moves `rows` rows of `columns` (one builder per field of `schema`, each of that length)
+/// into a batch and leaves the builders empty; for decoders that create their builders
+/// themselves (InfluxDB learns column types from the values).
+RecordBatch FinishBatch(const Schema& schema, std::vector<std::unique_ptr<ArrayBuilder>>& columns,
+                        int64_t rows);
+
 /// Builds record batches of a fixed schema, one builder per column.
 class RecordBatchBuilder {
  public:

@@ -23,6 +23,8 @@ std::string NormaliseDbType(std::string_view type) {
   if (t == "mssql" || t == "sqlserver") return "mssql";
   if (t == "mysql" || t == "mariadb") return "mysql";
   if (t == "redis" || t == "rediss") return t;  // rediss (TLS) stays distinct for the driver
+  if (t == "influxdb" || t == "influx") return "influxdb";
+  if (t == "influxdbs") return t;  // TLS, like rediss
   return t;  // unknown types are rejected by the driver factory, which knows the full list
 }
 

@@ -41,6 +41,19 @@ asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> po
   });
 }
 
+asio::awaitable<int64_t> RunBulkInsert(std::shared_ptr<LocalPool> pool, std::string target,
+                                       std::shared_ptr<arrow::ImportedTable> table,
+                                       BulkInsertOptions options, CancelTokenPtr cancel) {
+  const std::string db_type = pool->config().connection.db_type;
+  co_return co_await WithConnection(pool, cancel, [&](Connection& conn) -> asio::awaitable<int64_t> {
+    if (!conn.SupportsBulkInsert()) {
+      throw DbError(ErrorKind::kConfig, "bulk_insert: not supported by " + db_type);
+    }
+    co_return co_await conn.BulkInsert(std::move(target), std::move(table), std::move(options),
+                                       cancel);
+  });
+}
+
 asio::awaitable<std::vector<int64_t>> RunTransaction(std::shared_ptr<LocalPool> pool,
                                                      std::vector<std::string> sqls,
                                                      CancelTokenPtr cancel) {

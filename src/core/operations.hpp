@@ -25,6 +25,12 @@ asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> po
                                                    std::vector<Statement> statements,
                                                    CancelTokenPtr cancel);
 
+/// Writes `table` into `target` on one connection (Connection::BulkInsert); a driver
+/// without it gives ConfigError naming the db_type.
+asio::awaitable<int64_t> RunBulkInsert(std::shared_ptr<LocalPool> pool, std::string target,
+                                       std::shared_ptr<arrow::ImportedTable> table,
+                                       BulkInsertOptions options, CancelTokenPtr cancel);
+
 /// Runs the statements in one transaction: all commit, or none (rolled back on error).
 asio::awaitable<std::vector<int64_t>> RunTransaction(std::shared_ptr<LocalPool> pool,
                                                      std::vector<std::string> sqls,

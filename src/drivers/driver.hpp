@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "arrow/import.hpp"
 #include "dbpool/config.hpp"
 #include "dbpool/error.hpp"
 #include "dbpool/result.hpp"
@@ -35,6 +36,13 @@ class BatchSink {
   /// Returns false to stop early; the driver then ends the statement and leaves the
   /// connection clean (or marks it broken if it cannot).
   virtual asio::awaitable<bool> OnBatch(RecordBatch batch) = 0;
+};
+
+/// How bulk_insert maps a table's columns (see Connection::BulkInsert).
+struct BulkInsertOptions {
+  std::vector<std::string> tag_columns;  ///< InfluxDB: columns written as tags
+  std::string time_column = "time";      ///< "" = let the server assign the time
+  int64_t batch_rows = 5000;             ///< rows per request
 };
 
 class Connection {
@@ -79,6 +87,17 @@ class Connection {
       bool more = co_await sink.OnBatch(std::move(batch));
       if (!more) break;
     }
+  }
+
+  /// True when BulkInsert is implemented (the core names the db_type otherwise).
+  virtual bool SupportsBulkInsert() const { return false; }
+  /// Writes every row of `table` into `target` (a table or measurement) and returns the rows
+  /// written. Errors name the row (its index in the table) and column at fault.
+  virtual asio::awaitable<int64_t> BulkInsert(std::string target,
+                                              std::shared_ptr<arrow::ImportedTable> table,
+                                              BulkInsertOptions options, CancelTokenPtr cancel) {
+    throw DbError(ErrorKind::kConfig, "bulk_insert: not supported by this database driver");
+    co_return 0;
   }
 
   virtual asio::awaitable<void> Begin() = 0;

@@ -109,6 +109,23 @@ std::vector<Statement> ToStatements(nb::handle items) {
   return out;
 }
 
+// Reads every batch of an object with __arrow_c_stream__ (a polars DataFrame) while the
+// GIL is held: the producer may be Python code. Zero-copy: the buffers stay the producer's
+// until the table is destroyed.
+std::shared_ptr<arrow::ImportedTable> ImportTable(nb::handle frame) {
+  if (!nb::hasattr(frame, "__arrow_c_stream__")) {
+    throw nb::type_error("bulk_insert: the data must have __arrow_c_stream__ (a polars DataFrame)");
+  }
+  nb::object capsule = frame.attr("__arrow_c_stream__")();
+  auto* stream = static_cast<ArrowArrayStream*>(PyCapsule_GetPointer(capsule.ptr(), "arrow_array_stream"));
+  if (stream == nullptr) throw nb::python_error();
+  if (stream->release == nullptr) throw nb::value_error("bulk_insert: the Arrow stream was already consumed");
+  // Move the stream out of the capsule (the capsule's destructor then sees it released).
+  ArrowArrayStream owned = *stream;
+  stream->release = nullptr;
+  return arrow::ImportedTable::FromStream(&owned);
+}
+
 }  // namespace
 
 template <typename T>
@@ -269,6 +286,28 @@ void BindEngine(nb::module_& m) {
            },
            nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none(),
            nb::arg("batch_rows"))
+      .def("bulk_insert",
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, std::string target,
+              nb::handle frame, std::vector<std::string> tag_columns, std::string time_column,
+              int64_t batch_rows) {
+             auto pool = e.manager().Get(pool_id);
+             auto token = std::make_shared<CancelToken>();
+             std::shared_ptr<arrow::ImportedTable> table;
+             try {
+               table = ImportTable(frame);
+             } catch (const DbError& err) {
+               DbError tagged = err.WithPool(pool_id);
+               return Start(n, token, [](DbError error) -> asio::awaitable<int64_t> {
+                 throw error;
+                 co_return 0;
+               }(tagged));
+             }
+             BulkInsertOptions options{std::move(tag_columns), std::move(time_column), batch_rows};
+             return Start(n, token, RunBulkInsert(std::move(pool), std::move(target), std::move(table),
+                                                  std::move(options), token));
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("target"), nb::arg("frame"),
+           nb::arg("tag_columns"), nb::arg("time_column"), nb::arg("batch_rows"))
       .def("begin",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id) {
              auto pool = e.manager().Get(pool_id);

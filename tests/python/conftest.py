@@ -38,6 +38,11 @@ def redis_url() -> str:
 
 
 @pytest.fixture
+def influx_url() -> str:
+    return _service_url("DB_POOL_TEST_INFLUX_URL", "InfluxDB")
+
+
+@pytest.fixture
 async def pool():
     async with DatabasePool() as p:
         yield p

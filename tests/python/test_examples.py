@@ -38,3 +38,11 @@ def test_async_usage(target, request):
     out = _run("async_usage.py", *args)
     assert "200 inserts" in out
     assert "slow query cancelled" in out
+
+
+def test_influxdb_usage(influx_url):
+    base, _, _ = influx_url.rpartition("/")
+    out = _run("influxdb_usage.py", base + "/example_py")
+    assert "wrote 6 points" in out
+    assert "web-2" in out
+    assert out.count("batch of") == 2
