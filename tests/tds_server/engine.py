@@ -30,6 +30,7 @@ class Result:
     disconnect: bool = False             # send the first row, then drop the connection
     error_after: int | None = None       # send this many rows, then an ERROR token
     delay_after: tuple[int, float] | None = None  # after this many rows, pause this long
+    row_delay: float = 0.0               # send each row on its own, this long after the last
     new_database: str | None = None
 
 
@@ -53,6 +54,7 @@ def _register_functions(conn: sqlite3.Connection, session) -> None:
     # Scripted modes (see _script): the SQL functions only mark the statement.
     conn.create_function("dbpool_error_after", 1, lambda n: 1)
     conn.create_function("dbpool_delay_after", 2, lambda n, seconds: 1)
+    conn.create_function("dbpool_row_delay", 1, lambda seconds: 1)
 
 
 def open_database(path: str, session) -> sqlite3.Connection:
@@ -288,9 +290,11 @@ class Engine:
         disconnect = any(t.upper == "DBPOOL_DISCONNECT" for t in tokens)
         error_after = _script_args(tokens, "DBPOOL_ERROR_AFTER", 1)
         delay_after = _script_args(tokens, "DBPOOL_DELAY_AFTER", 2)
+        row_delay = _script_args(tokens, "DBPOOL_ROW_DELAY", 1)
         return Result(columns=columns, rows=wire_rows, rowcount=len(rows), disconnect=disconnect,
                       error_after=int(error_after[0]) if error_after else None,
-                      delay_after=(int(delay_after[0]), float(delay_after[1])) if delay_after else None)
+                      delay_after=(int(delay_after[0]), float(delay_after[1])) if delay_after else None,
+                      row_delay=float(row_delay[0]) if row_delay else 0.0)
 
     def _infer(self, tokens: list[Tok], param_types: dict[str, SqlType], count: int):
         """[(type or None, column name)] from the select list, or None when unsure."""
@@ -425,7 +429,7 @@ class Engine:
                 return SqlType("numeric", precision=38, scale=0), ""
             if fn == "DB_NAME":
                 return SqlType("nvarchar", 128), ""
-            if fn in ("DBPOOL_DISCONNECT", "DBPOOL_ERROR_AFTER", "DBPOOL_DELAY_AFTER"):
+            if fn in ("DBPOOL_DISCONNECT", "DBPOOL_ERROR_AFTER", "DBPOOL_DELAY_AFTER", "DBPOOL_ROW_DELAY"):
                 return SqlType("int"), ""
         return None, ""
 

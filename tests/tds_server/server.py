@@ -317,6 +317,9 @@ class Session:
                             await self.flush(False, partial=True)  # the client sees rows, then waits
                             await asyncio.sleep(result.delay_after[1])
                         await self.emit(wire.row(result.columns, row))
+                        if result.row_delay:  # rows trickle in, like a slow query's
+                            await self.flush(False, partial=True)
+                            await asyncio.sleep(result.row_delay)
                         if result.disconnect:
                             await self.flush(False)
                             self.writer.close()

@@ -21,6 +21,29 @@ namespace {
 // How long a cancelled statement may take to acknowledge its attention before the socket
 // is shut down (the connection is then replaced).
 constexpr auto kCancelGrace = std::chrono::seconds(2);
+// Once rows arrive, the reading thread checks the cancel between rows and sends the
+// attention itself; if it does not within this time it is blocked in a db-lib read (the
+// server paused mid-result), where only closing the socket reaches it.
+constexpr auto kReadingGrace = std::chrono::milliseconds(150);
+
+void ArmWatchdog(const std::shared_ptr<CancelTarget>& target, uint64_t op,
+                 const asio::any_io_executor& executor, bool attention_seen) {
+  const bool short_grace =
+      !attention_seen && target->reading.load(std::memory_order_acquire);
+  auto timer = std::make_shared<asio::steady_timer>(
+      executor, short_grace ? std::chrono::steady_clock::duration(kReadingGrace)
+                            : std::chrono::steady_clock::duration(kCancelGrace));
+  timer->async_wait([timer, target, op, executor, attention_seen](const asio::error_code&) {
+    std::lock_guard lock(target->mutex);
+    if (target->operation != op || target->socket_fd < 0) return;
+    if (!attention_seen && target->attention_sent.load(std::memory_order_acquire)) {
+      // The reader is draining after its attention: give it the full grace.
+      ArmWatchdog(target, op, executor, true);
+      return;
+    }
+    ::shutdown(target->socket_fd, SHUT_RDWR);
+  });
+}
 
 constexpr const char* kSessionSettings =
     "SET TEXTSIZE 2147483647; SET ANSI_NULLS ON; SET ANSI_PADDING ON; SET ANSI_WARNINGS ON; "
@@ -53,13 +76,7 @@ void CancelTarget::Cancel(const std::shared_ptr<CancelTarget>& target, uint64_t 
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(target->event_fd, &one, sizeof(one));
   }
-  auto timer = std::make_shared<asio::steady_timer>(executor, kCancelGrace);
-  timer->async_wait([timer, target, op](const asio::error_code&) {
-    std::lock_guard lock(target->mutex);
-    if (target->operation == op && target->socket_fd >= 0) {
-      ::shutdown(target->socket_fd, SHUT_RDWR);
-    }
-  });
+  ArmWatchdog(target, op, executor, false);
 }
 
 MssqlConnection::MssqlConnection(Runtime& runtime, DBPROCESS* dbproc, std::string endpoint,
@@ -98,6 +115,7 @@ DbError MssqlConnection::Failure(std::string_view context) {
 }
 
 void MssqlConnection::CancelStatement() {
+  target_->attention_sent.store(true, std::memory_order_release);
   if (dbcancel(dbproc_) == FAIL || dbdead(dbproc_) == TRUE) {
     broken_.store(true, std::memory_order_release);
   }
@@ -121,6 +139,8 @@ QueryResult MssqlConnection::Run(const std::string& sql, const Params& params,
     std::lock_guard lock(target_->mutex);
     target_->operation = op;
     target_->cancelled.store(false, std::memory_order_release);
+    target_->reading.store(false, std::memory_order_release);
+    target_->attention_sent.store(false, std::memory_order_release);
     uint64_t drained;
     while (::read(target_->event_fd, &drained, sizeof(drained)) > 0) {
     }
@@ -163,6 +183,7 @@ QueryResult MssqlConnection::Exchange(const std::string& sql, const Params& para
   }
   switch (WaitForResponse()) {
     case Wait::kReady:
+      target_->reading.store(true, std::memory_order_release);
       break;
     case Wait::kCancelled:
       CancelStatement();

@@ -37,10 +37,17 @@ struct CancelTarget {
   int socket_fd = -1;               ///< -1 once the connection closes
   uint64_t operation = 0;           ///< the running operation's id; 0 = none
   std::atomic<bool> cancelled{false};
+  /// The server has started answering: from now on db-lib blocks in its own reads, where
+  /// the wake-up cannot reach it, so a cancel gives it only a short grace.
+  std::atomic<bool> reading{false};
+  /// The reading thread saw the cancel and is sending the attention (dbcancel): the long
+  /// grace applies again while it drains the rest of the result.
+  std::atomic<bool> attention_sent{false};
 
   /// Cancels operation `op` if it still runs: wakes the wait and, if the operation has not
-  /// ended `grace` later (the server ignores the attention, or the statement is stuck in a
-  /// read db-lib cannot be woken from), shuts the socket down so that it fails.
+  /// ended a grace period later (2 s, or 150 ms once the server is answering: the statement
+  /// is then stuck in a read db-lib cannot be woken from), shuts the socket down so that it
+  /// fails and the connection is replaced.
   static void Cancel(const std::shared_ptr<CancelTarget>& target, uint64_t op,
                      const asio::any_io_executor& executor);
 };
