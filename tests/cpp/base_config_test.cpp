@@ -36,6 +36,20 @@ TEST(ConfigTest, PostgresUrlWithEverything) {
   c.Validate();
 }
 
+TEST(ConfigTest, InfluxUrlsAndTokenRedaction) {
+  auto c = PoolConfig::FromUrl("influxdb://u:pw@127.0.0.1:8086/metrics?token=tok&chunk_size=5");
+  EXPECT_EQ(c.connection.db_type, "influxdb");
+  EXPECT_EQ(c.connection.database, "metrics");
+  EXPECT_EQ(c.connection.options.at("token"), "tok");
+  std::string redacted = c.connection.Redacted();
+  EXPECT_EQ(redacted.find("pw"), std::string::npos) << redacted;
+  EXPECT_EQ(redacted.find("tok&"), std::string::npos) << redacted;
+  EXPECT_NE(redacted.find("token=***"), std::string::npos) << redacted;
+  EXPECT_EQ(PoolConfig::FromUrl("influx://h/db").connection.db_type, "influxdb");
+  EXPECT_EQ(PoolConfig::FromUrl("influxdbs://h:8086/").connection.db_type, "influxdbs");
+  EXPECT_EQ(PoolConfig::FromUrl("influxdbs://h:8086/").connection.database, "");
+}
+
 TEST(ConfigTest, Ipv6HostAndNoPort) {
   auto c = PoolConfig::FromUrl("postgresql://u@[::1]:5433/d");
   EXPECT_EQ(c.connection.host, "::1");

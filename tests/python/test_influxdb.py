@@ -234,6 +234,9 @@ async def test_errors(ix, influx_url):
     with pytest.raises(QueryError, match="database not found"):
         await ix.bulk_insert("nodb", "m", pl.DataFrame({"time": ns([1]), "v": [1]}))
     assert (await ix.query("ix", "SHOW MEASUREMENTS")).height == 0  # still usable
+    # InfluxDB reports no error for an unknown measurement: an empty frame.
+    empty = await ix.query("ix", "SELECT * FROM no_such_measurement")
+    assert empty.height == 0 and empty.width == 0
     with pytest.raises(ConfigError, match="options.bogus"):
         await ix.create_pool("bad", url=base + "/x?bogus=1")
 

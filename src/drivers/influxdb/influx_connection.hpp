@@ -83,6 +83,8 @@ class InfluxConnection final : public Connection {
 
 /// True for statements that only read (SELECT without INTO, SHOW, EXPLAIN): sent as GET.
 bool IsReadOnly(std::string_view sql);
+/// `text` percent-encoded for a URL query or form body (RFC 3986 unreserved kept).
+std::string UrlEncode(std::string_view text);
 /// The `params` JSON object for InfluxQL bound parameters; throws DbError(kDataConversion)
 /// for NULL or bytes, naming the parameter.
 std::string ParamsJson(const Params& params);
