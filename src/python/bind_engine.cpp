@@ -160,7 +160,19 @@ void BindCompletion(nb::module_& m) {
             nb::list out;
             for (auto& c : done) {
               bool ok = !std::holds_alternative<ErrorInfo>(c.payload);
-              out.append(nb::make_tuple(c.operation_id, ok, ToPython(std::move(c.payload))));
+              nb::object value;
+              try {
+                value = ToPython(std::move(c.payload));
+              } catch (nb::python_error& e) {
+                // One value that cannot become a Python object fails its own future only;
+                // raising here would lose every other completion of the batch.
+                ErrorInfo info;
+                info.kind = "DataConversionError";
+                info.message = info.text = std::string("result conversion failed: ") + e.what();
+                ok = false;
+                value = ErrorTuple(info);
+              }
+              out.append(nb::make_tuple(c.operation_id, ok, value));
             }
             return out;
           },
@@ -332,9 +344,7 @@ void BindEngine(nb::module_& m) {
           std::rethrow_exception(p);
         } catch (const DbError& e) {
           ErrorInfo info = ErrorInfo::FromCurrentException(p);
-          nb::object args = nb::make_tuple(info.kind, info.message, info.sqlstate,
-                                           info.vendor_code, info.pool_id, info.text);
-          PyErr_SetObject(engine_error, args.ptr());
+          PyErr_SetObject(engine_error, ErrorTuple(info).ptr());
         }
       });
 }

@@ -66,6 +66,21 @@ Params ToParams(nb::handle params) {
   throw nb::type_error("params must be a list, a tuple or a dict");
 }
 
+namespace {
+
+nb::object LenientText(const std::string& text) {
+  return nb::steal(PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()),
+                                        "replace"));
+}
+
+}  // namespace
+
+nb::object ErrorTuple(const ErrorInfo& info) {
+  return nb::make_tuple(LenientText(info.kind), LenientText(info.message),
+                        LenientText(info.sqlstate), info.vendor_code, LenientText(info.pool_id),
+                        LenientText(info.text));
+}
+
 nb::object ToPython(Payload&& payload) {
   return std::visit(
       [](auto&& value) -> nb::object {
@@ -89,8 +104,7 @@ nb::object ToPython(Payload&& payload) {
         } else if constexpr (std::is_same_v<T, std::shared_ptr<ResultStream>>) {
           return nb::cast(Stream(std::move(value)));
         } else {
-          return nb::make_tuple(value.kind, value.message, value.sqlstate, value.vendor_code,
-                                value.pool_id, value.text);
+          return ErrorTuple(value);
         }
       },
       std::move(payload));

@@ -14,6 +14,11 @@ namespace nb = nanobind;
 /// dates, decimals and UUIDs to text before calling).
 Params ToParams(nb::handle params);
 
+/// (kind, message, sqlstate, vendor_code, pool_id, text) for db_pool.errors.from_engine.
+/// Text from a server need not be valid UTF-8: invalid bytes become U+FFFD rather than a
+/// UnicodeDecodeError, which inside the loop's drain callback would strand every waiter.
+nb::object ErrorTuple(const ErrorInfo& info);
+
 /// Turns a completion payload into the Python value the awaiting future receives.
 nb::object ToPython(Payload&& payload);
 
