@@ -46,7 +46,14 @@ struct QueryResult {
 /// Fills `out` with a copy of the schema as a C Data struct schema (caller releases it).
 void ExportSchema(const arrow::Schema& schema, ArrowSchema* out);
 
+/// How ExportStream gives String/Binary columns: kOffsets as in the schema (large_utf8 /
+/// large_binary); kView as Utf8View / BinaryView ("vu"/"vz"), converted batch by batch
+/// as the consumer takes them, without copying the bytes (Polars keeps strings as views,
+/// so it then imports them as they are instead of building a second copy).
+enum class StringLayout { kOffsets, kView };
+
 /// Moves `result` into a C stream that yields its batches in order (caller releases it).
-void ExportStream(QueryResult&& result, ArrowArrayStream* out);
+void ExportStream(QueryResult&& result, ArrowArrayStream* out,
+                  StringLayout strings = StringLayout::kOffsets);
 
 }  // namespace dbpool

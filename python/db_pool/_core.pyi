@@ -33,6 +33,11 @@ class ArrowResult:
         Exports the batches as an Arrow C stream (PyCapsule); can be called once.
         """
 
+    def use_string_views(self) -> object:
+        """
+        Makes the stream give strings and binaries in the view layout (Utf8View, BinaryView), the one Polars uses, so Polars imports them without a copy; returns the result itself.
+        """
+
     @property
     def num_rows(self) -> int: ...
 

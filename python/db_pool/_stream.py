@@ -39,7 +39,7 @@ class ResultStream:
         if result is None:
             await self.aclose()
             raise StopAsyncIteration
-        return pl.DataFrame(result)
+        return pl.DataFrame(result.use_string_views())
 
     async def aclose(self) -> None:
         """Stops the stream (idempotent)."""

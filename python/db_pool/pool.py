@@ -91,7 +91,8 @@ def _batch_item(item: Any) -> tuple[str, Any]:
 def _frame(result: Any) -> pl.DataFrame:
     if result.rows_affected >= 0:
         return pl.DataFrame({"rows_affected": [result.rows_affected]}, schema={"rows_affected": pl.Int64})
-    return pl.DataFrame(result)
+    # Views: Polars' own string layout, so it takes the strings without building a copy.
+    return pl.DataFrame(result.use_string_views())
 
 
 class Transaction:

@@ -245,6 +245,14 @@ void NullBuilder::Finish(ArrowArray* out) {
   Publish(std::move(data), length, length, 0, out);
 }
 
+void* DetachBuffer(ArrowArray* array, int index) {
+  if (array->release != &ReleaseArray || index < 0 || index >= 3) return nullptr;
+  auto* data = static_cast<ArrayPrivate*>(array->private_data);
+  void* buffer = const_cast<void*>(data->buffers[index]);
+  data->buffers[index] = nullptr;
+  return buffer;
+}
+
 std::unique_ptr<ArrayBuilder> MakeBuilder(const DataType& type) {
   switch (type.id) {
     case TypeId::kNull: return std::make_unique<NullBuilder>(type);

@@ -211,6 +211,11 @@ class NullBuilder final : public ArrayBuilder {
   int64_t memory_bytes() const override { return 0; }
 };
 
+/// If `array` was made by a builder (its release is the builders' own), moves buffer
+/// `index` out of it, so releasing the array no longer frees it, and returns it (free it
+/// with Buffer::Free); nullptr for any other array.
+void* DetachBuffer(ArrowArray* array, int index);
+
 /// Makes the builder for `type` (String/Binary -> VarBinaryBuilder, Decimal128 ->
 /// Decimal128Builder, Date32 -> Date32Builder, ...).
 std::unique_ptr<ArrayBuilder> MakeBuilder(const DataType& type);

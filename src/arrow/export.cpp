@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "arrow/string_view.hpp"
 #include "dbpool/result.hpp"
 
 namespace dbpool {
@@ -61,16 +62,19 @@ std::string EncodeMetadata(const std::vector<std::pair<std::string, std::string>
 
 void FillSchema(std::string format, std::string name,
                 const std::vector<std::pair<std::string, std::string>>& metadata,
-                int64_t flags, const std::vector<Field>& children, ArrowSchema* out);
+                int64_t flags, const std::vector<Field>& children, bool views,
+                ArrowSchema* out);
 
-void FillField(const Field& field, ArrowSchema* out) {
-  FillSchema(field.type.Format(), field.name, field.metadata,
-             field.nullable ? ARROW_FLAG_NULLABLE : 0, field.type.children, out);
+void FillField(const Field& field, bool views, ArrowSchema* out) {
+  FillSchema(views ? arrow::ViewFormat(field.type) : field.type.Format(), field.name,
+             field.metadata, field.nullable ? ARROW_FLAG_NULLABLE : 0, field.type.children,
+             views, out);
 }
 
 void FillSchema(std::string format, std::string name,
                 const std::vector<std::pair<std::string, std::string>>& metadata,
-                int64_t flags, const std::vector<Field>& children, ArrowSchema* out) {
+                int64_t flags, const std::vector<Field>& children, bool views,
+                ArrowSchema* out) {
   auto data = std::make_unique<SchemaPrivate>();
   data->format = std::move(format);
   data->name = std::move(name);
@@ -82,7 +86,7 @@ void FillSchema(std::string format, std::string name,
   data->child_ptrs.resize(children.size());
   for (size_t i = 0; i < children.size(); ++i) {
     data->child_ptrs[i] = &data->children[i];
-    FillField(children[i], &data->children[i]);
+    FillField(children[i], views, &data->children[i]);
   }
   out->format = data->format.c_str();
   out->name = data->name.c_str();
@@ -100,6 +104,7 @@ struct StreamPrivate {
   arrow::Schema schema;
   std::vector<RecordBatch> batches;  // batches already handed out are left released
   size_t next = 0;
+  bool views = false;  // String/Binary go out in the view layout
   std::string last_error;
 };
 
@@ -111,7 +116,7 @@ int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
   // Exceptions must not cross the C boundary: report them as errno + get_last_error.
   StreamPrivate* data = Private(stream);
   try {
-    ExportSchema(data->schema, out);
+    FillSchema("+s", "", {}, 0, data->schema, data->views, out);
     return 0;
   } catch (const std::bad_alloc&) {
     data->last_error = "out of memory exporting the schema";
@@ -125,7 +130,22 @@ int StreamGetSchema(ArrowArrayStream* stream, ArrowSchema* out) {
 int StreamGetNext(ArrowArrayStream* stream, ArrowArray* out) {
   StreamPrivate* data = Private(stream);
   if (data->next < data->batches.size()) {
-    *out = data->batches[data->next++].Release();
+    ArrowArray batch = data->batches[data->next++].Release();
+    if (data->views) {
+      // Converted one batch at a time, as the consumer asks for it: the offsets of the
+      // batches already handed over are freed, the others are not yet doubled.
+      try {
+        for (int64_t i = 0; i < batch.n_children && i < static_cast<int64_t>(data->schema.size());
+             ++i) {
+          arrow::ConvertToViews(data->schema[i].type, batch.children[i]);
+        }
+      } catch (const std::bad_alloc&) {
+        batch.release(&batch);
+        data->last_error = "out of memory converting strings to views";
+        return ENOMEM;
+      }
+    }
+    *out = batch;
   } else {
     // End of stream: a released array.
     std::memset(out, 0, sizeof(*out));
@@ -177,11 +197,12 @@ int64_t QueryResult::num_rows() const {
 
 void ExportSchema(const arrow::Schema& schema, ArrowSchema* out) {
   // The stream's schema is the struct type of its batches: "+s" with one child per field.
-  FillSchema("+s", "", {}, 0, schema, out);
+  FillSchema("+s", "", {}, 0, schema, false, out);
 }
 
-void ExportStream(QueryResult&& result, ArrowArrayStream* out) {
+void ExportStream(QueryResult&& result, ArrowArrayStream* out, StringLayout strings) {
   auto data = std::make_unique<StreamPrivate>();
+  data->views = strings == StringLayout::kView;
   data->schema = std::move(result.schema);
   data->batches = std::move(result.batches);
   out->get_schema = &StreamGetSchema;

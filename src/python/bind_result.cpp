@@ -26,7 +26,8 @@ nb::object ArrowResult::ArrowCStream(nb::handle requested_schema) {
   auto* stream = new ArrowArrayStream{};
   {
     nb::gil_scoped_release release;
-    ExportStream(std::move(*result_), stream);
+    ExportStream(std::move(*result_), stream,
+                 string_views_ ? StringLayout::kView : StringLayout::kOffsets);
   }
   result_.reset();
   return nb::capsule(stream, "arrow_array_stream", &ReleaseStreamCapsule);
@@ -46,6 +47,15 @@ void BindResult(nb::module_& m) {
       .def("__arrow_c_stream__", &ArrowResult::ArrowCStream,
            nb::arg("requested_schema") = nb::none(),
            "Exports the batches as an Arrow C stream (PyCapsule); can be called once.")
+      .def(
+          "use_string_views",
+          [](nb::handle self) {
+            nb::cast<ArrowResult&>(self).UseStringViews();
+            return self;
+          },
+          "Makes the stream give strings and binaries in the view layout (Utf8View, "
+          "BinaryView), the one Polars uses, so Polars imports them without a copy; "
+          "returns the result itself.")
       .def_prop_ro("num_rows", &ArrowResult::num_rows)
       .def_prop_ro("rows_affected", &ArrowResult::rows_affected,
                    "Rows affected for a statement without a result set, else -1.")

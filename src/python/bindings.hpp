@@ -27,9 +27,12 @@ class ArrowResult {
   /// Moves the batches into a C stream inside a PyCapsule named "arrow_array_stream".
   nb::object ArrowCStream(nb::handle requested_schema);
   nb::list column_names() const;
+  /// Strings/binaries go out as Utf8View/BinaryView, which Polars takes without a copy.
+  void UseStringViews() { string_views_ = true; }
 
  private:
   std::optional<QueryResult> result_;
+  bool string_views_ = false;
   int64_t rows_ = 0;
   int64_t rows_affected_ = -1;
 };

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -114,6 +115,46 @@ TEST(ArrowBuffer, MoveTransfersOwnership) {
   EXPECT_EQ(b.data(), nullptr);
   c = std::move(c);  // self-move keeps the data
   EXPECT_EQ(c.data(), memory);
+}
+
+}  // namespace
+}  // namespace dbpool::arrow
+
+namespace dbpool::arrow {
+namespace {
+
+// Big buffers are mappings grown with mremap: the contents survive every growth, the data
+// stays 64-byte aligned, and released memory is freed with Buffer::Free either way.
+TEST(ArrowBufferMapped, GrowsPastTheMapThresholdKeepingContentsAndAlignment) {
+  Buffer buffer;
+  int64_t written = 0;
+  for (int64_t i = 0; i < (int64_t{6} << 20) / 8; ++i) {  // 6 MB of int64s
+    buffer.Append(&i, sizeof(i));
+    written += 8;
+    if ((i & 0xFFFF) == 0) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(buffer.data()) % 64, 0u);
+      EXPECT_GE(buffer.capacity(), buffer.size());
+      EXPECT_EQ(buffer.capacity() % 64, 0);
+    }
+  }
+  ASSERT_EQ(buffer.size(), written);
+  for (int64_t i = 0; i < written / 8; i += 4099) {
+    int64_t v;
+    std::memcpy(&v, buffer.data() + i * 8, 8);
+    ASSERT_EQ(v, i);
+  }
+  Buffer moved = std::move(buffer);
+  uint8_t* memory = moved.Release();
+  EXPECT_EQ(memory[8], 1);
+  Buffer::Free(memory);
+  // Reserving a big size at once, then small buffers: both kinds coexist.
+  Buffer big;
+  big.Reserve(int64_t{1} << 20);
+  Buffer small;
+  small.Append("x", 1);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(big.data()) % 64, 0u);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data()) % 64, 0u);
+  Buffer::Free(nullptr);
 }
 
 }  // namespace

@@ -60,10 +60,10 @@ class PgTest : public ::testing::Test {
     return Run(conn.Execute(sql, std::move(params), nullptr));
   }
 
-  /// Runs `sql` (no parameters) through the regular path and through COPY; expects the
-  /// same result (schema, batches, every buffer) or the same error, and returns the
-  /// result or throws the error.
-  QueryResult QueryBoth(Connection& conn, const std::string& sql) {
+  /// Runs `sql` through the regular path and through the streaming one (COPY without
+  /// parameters, single-row mode with them); expects the same result (schema, batches,
+  /// every buffer) or the same error, and returns the result or throws the error.
+  QueryResult QueryBoth(Connection& conn, const std::string& sql, const Params& params = {}) {
     PgConnection& pg = dynamic_cast<PgConnection&>(conn);
     std::optional<QueryResult> regular;
     std::optional<QueryResult> copied;
@@ -71,13 +71,13 @@ class PgTest : public ::testing::Test {
     std::optional<DbError> copy_error;
     pg.SetCopyReads(CopyReads::kNever);
     try {
-      regular = Query(conn, sql);
+      regular = Query(conn, sql, params);
     } catch (const DbError& e) {
       regular_error = e;
     }
     pg.SetCopyReads(CopyReads::kAlways);
     try {
-      copied = Query(conn, sql);
+      copied = Query(conn, sql, params);
     } catch (const DbError& e) {
       copy_error = e;
     }

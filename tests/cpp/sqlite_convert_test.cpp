@@ -2,6 +2,8 @@
 // error classification (no database needed).
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <sqlite3.h>
 
 #include "drivers/sqlite/sqlite_convert.hpp"
@@ -46,6 +48,63 @@ TEST(SqliteConvert, Decimal) {
   EXPECT_FALSE(IntToDecimal(100000, 5, 0, &v));
   EXPECT_FALSE(IntToDecimal(INT64_MAX, 38, 20, &v));
   EXPECT_TRUE(IntToDecimal(INT64_MAX, 38, 19, &v));
+}
+
+// The fast REAL -> decimal path must give exactly what formatting the double the way SQLite
+// does and parsing that text gives, and refuse (fall back to the text) whenever it cannot.
+TEST(SqliteConvert, DoubleToDecimalFastMatchesTextPath) {
+  __int128 v = 0;
+  EXPECT_TRUE(DoubleToDecimalFast(12.34, 15, 2, &v));
+  EXPECT_EQ(v, 1234);
+  EXPECT_TRUE(DoubleToDecimalFast(-0.07, 15, 2, &v));
+  EXPECT_EQ(v, -7);
+  EXPECT_TRUE(DoubleToDecimalFast(-0.0, 15, 2, &v));
+  EXPECT_EQ(v, 0);
+  EXPECT_TRUE(DoubleToDecimalFast(9999999999999.99, 15, 2, &v));
+  EXPECT_EQ(v, 999999999999999);
+  EXPECT_FALSE(DoubleToDecimalFast(1.005, 15, 2, &v));    // 3 decimals: the text path rounds
+  EXPECT_FALSE(DoubleToDecimalFast(0.1 + 0.2, 15, 2, &v));  // 0.30000000000000004
+  EXPECT_FALSE(DoubleToDecimalFast(1000.0, 5, 2, &v));    // 7 digits > precision 5
+  EXPECT_FALSE(DoubleToDecimalFast(1e300, 38, 2, &v));
+  EXPECT_FALSE(DoubleToDecimalFast(std::nan(""), 15, 2, &v));
+  EXPECT_FALSE(DoubleToDecimalFast(1e16, 38, 0, &v));     // past 15 digits: text path
+
+  uint64_t state = 88172645463325252ull;  // xorshift: deterministic
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int fast = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const int scale = static_cast<int>(next() % 5);
+    const int precision = scale + 1 + static_cast<int>(next() % (16 - scale));
+    double value;
+    const bool decimal_shaped = i % 3 != 0;
+    if (!decimal_shaped) {
+      value = std::ldexp(static_cast<double>(next() >> 11), -static_cast<int>(next() % 60));
+    } else {
+      // Decimals of `scale` digits, as a DECIMAL column stores them.
+      const int64_t unscaled = static_cast<int64_t>(next() % 2000000000000000ull) - 1000000000000000;
+      value = static_cast<double>(unscaled) / std::pow(10.0, scale);
+    }
+    if (next() % 2) value = -value;
+    char* text = sqlite3_mprintf("%!.15g", value);
+    __int128 slow = 0;
+    const bool slow_ok = ParseDecimal(text, precision, scale, &slow);
+    __int128 quick = 0;
+    const bool quick_ok = DoubleToDecimalFast(value, precision, scale, &quick);
+    if (quick_ok) {
+      ++fast;
+      EXPECT_TRUE(slow_ok) << text << " p=" << precision << " s=" << scale;
+      EXPECT_TRUE(quick == slow) << text << " p=" << precision << " s=" << scale;
+    }
+    // Every stored decimal that fits the column takes the fast path.
+    if (decimal_shaped && slow_ok) EXPECT_TRUE(quick_ok) << text << " p=" << precision;
+    sqlite3_free(text);
+  }
+  EXPECT_GT(fast, 10000);
 }
 
 TEST(SqliteConvert, Numbers) {

@@ -143,6 +143,32 @@ class PgConnection final : public Connection {
   asio::awaitable<void> AbandonCopy(CancelGuard& guard, int last, bool in_transaction);
   asio::awaitable<PgResult> NextResult();
 
+  // Parameterized SELECT-like statements (COPY cannot take parameters) are read in libpq's
+  // single-row mode and decoded into the builders as rows arrive (pg_rows.cpp): no
+  // whole-result PGresult, receiving overlaps decoding, and parameters stay bound.
+
+  /// Whether Query()/QueryStream() read `sql` with `params` row by row.
+  bool WantsRows(const std::string& sql, const Params& params, bool streaming) const;
+  /// Describes (preparing it as the cached named statement, or the unnamed one), then runs
+  /// it in single-row mode: batches into out (schema too), or into `sink`. kNotCopied when
+  /// it returns no rows or its cached statement went stale; it has not run then.
+  asio::awaitable<CopyOutcome> RowQuery(const std::string& sql, const Params& params,
+                                        CancelToken* cancel, int64_t batch_rows,
+                                        BatchSink* sink, QueryResult* out);
+  /// Prepares `sql` as `name` ("" = unnamed) with the bound parameter types (unless
+  /// `prepare` is false: it exists) and describes it, sending the pending DEALLOCATEs
+  /// along (one round trip).
+  asio::awaitable<PgResult> PrepareDescribe(const std::string& sql, const std::string& name,
+                                            bool prepare, int n_params, const unsigned int* types,
+                                            CancelToken* cancel);
+  asio::awaitable<CopyOutcome> ReceiveRows(const std::vector<ColumnPlan>& plans,
+                                           CancelGuard& guard, bool in_transaction,
+                                           int64_t batch_rows, BatchSink* sink,
+                                           std::vector<RecordBatch>* out);
+  /// Ends a single-row statement whose rows are no longer wanted (cancel outside a
+  /// transaction, then read and drop the rest), leaving the session idle.
+  asio::awaitable<void> AbandonRows(CancelGuard& guard, bool in_transaction);
+
   /// Installs the cancel handler of `token` (may be null) for the statement in flight;
   /// `always` creates the request even without a token (for SendCancel()).
   void ArmCancel(CancelToken* token, CancelGuard* guard, bool always = false);

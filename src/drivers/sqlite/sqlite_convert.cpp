@@ -118,17 +118,65 @@ bool ParseInt64(std::string_view text, int64_t* out) {
   return ParseDouble(text, &value) && DoubleToInt64(value, out);
 }
 
-bool IntToDecimal(int64_t value, int32_t precision, int32_t scale, __int128* out) {
-  __int128 limit = 1;
-  for (int i = 0; i < precision; ++i) limit *= 10;
-  __int128 result = value;
-  for (int i = 0; i < scale; ++i) {
-    // Checked before multiplying: past 10^38 the product could overflow __int128.
-    if (result > limit / 10 || result < -limit / 10) return false;
-    result *= 10;
+namespace {
+
+constexpr int32_t kMaxPowerOfTen = 38;
+
+struct PowersOfTen {
+  __int128 values[kMaxPowerOfTen + 1];
+  constexpr PowersOfTen() : values() {
+    values[0] = 1;
+    for (int i = 1; i <= kMaxPowerOfTen; ++i) values[i] = values[i - 1] * 10;
   }
-  if (result >= limit || result <= -limit) return false;
-  *out = result;
+};
+constexpr PowersOfTen kPowers;
+
+// Doubles hold every integer below 2^53 exactly, and 15 significant digits is what SQLite
+// prints (and what a double round-trips): the fast path stays inside both.
+constexpr int32_t kFastDigits = 15;
+constexpr double kPowersDouble[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7,
+                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+}  // namespace
+
+__int128 PowerOfTen(int32_t n) { return kPowers.values[n]; }
+
+bool IntToDecimal(int64_t value, int32_t precision, int32_t scale, __int128* out) {
+  // |value| < 2^63 < 10^19, so value * 10^scale fits __int128 whenever scale <= 19; past
+  // that precision (<= 38) is exceeded unless value is 0... which the check below handles
+  // without overflow by comparing before multiplying.
+  if (precision < 0 || precision > kMaxPowerOfTen || scale < 0 || scale > kMaxPowerOfTen) {
+    return false;
+  }
+  const __int128 limit = kPowers.values[precision];
+  const __int128 factor = kPowers.values[scale];
+  const __int128 v = value;
+  if (scale > precision) {
+    if (v != 0) return false;
+    *out = 0;
+    return true;
+  }
+  // |v| * factor < limit  <=>  |v| < limit / factor (exact: both are powers of ten).
+  const __int128 bound = kPowers.values[precision - scale];
+  if (v >= bound || v <= -bound) return false;
+  *out = v * factor;
+  return true;
+}
+
+bool DoubleToDecimalFast(double value, int32_t precision, int32_t scale, __int128* out) {
+  if (scale < 0 || scale > kFastDigits || precision <= 0) return false;
+  const int32_t digits = precision < kFastDigits ? precision : kFastDigits;
+  const double scaled = value * kPowersDouble[scale];
+  const double limit = kPowersDouble[digits];
+  // Also false for NaN (every comparison is).
+  if (!(scaled > -limit && scaled < limit)) return false;
+  const double rounded = std::nearbyint(scaled);
+  const int64_t unscaled = static_cast<int64_t>(rounded);
+  // |unscaled| < 10^15 < 2^53: exact as a double, and the division is correctly rounded,
+  // so equality means `value` is the double nearest to unscaled / 10^scale.
+  if (static_cast<double>(unscaled) / kPowersDouble[scale] != value) return false;
+  if (unscaled >= 1000000000000000 || unscaled <= -1000000000000000) return false;
+  *out = unscaled;
   return true;
 }
 

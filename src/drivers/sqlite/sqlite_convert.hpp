@@ -21,6 +21,14 @@ bool DoubleToInt64(double value, int64_t* out);
 bool ParseDecimal(std::string_view text, int32_t precision, int32_t scale, __int128* out);
 /// value * 10^scale; false when it has more than `precision` digits.
 bool IntToDecimal(int64_t value, int32_t precision, int32_t scale, __int128* out);
+/// A stored REAL as a decimal, without formatting it: true (and the unscaled value) when
+/// `value` is the double nearest to unscaled / 10^scale for an unscaled of at most
+/// min(precision, 15) digits. Then SQLite's 15-significant-digit text of `value` is exactly
+/// that decimal, so this gives what ParseDecimal(text) would. False otherwise (more digits
+/// after the point, out of range, NaN...): the caller takes the text path, which rounds.
+bool DoubleToDecimalFast(double value, int32_t precision, int32_t scale, __int128* out);
+/// 10^n for 0 <= n <= 38.
+__int128 PowerOfTen(int32_t n);
 
 /// 'YYYY-MM-DD' -> days since 1970-01-01.
 bool ParseDate(std::string_view text, int32_t* days);

@@ -251,11 +251,16 @@ class Reader {
       case ColumnKind::kDecimal: {
         __int128 unscaled;
         const auto& type = column.spec.type;
+        // A REAL is formatted and parsed only when it is not exactly a decimal of the
+        // column's scale (the text path then rounds the way it always did).
         bool ok = storage == SQLITE_INTEGER
                       ? IntToDecimal(sqlite3_column_int64(stmt_, i), type.precision, type.scale,
                                      &unscaled)
-                      : storage != SQLITE_BLOB &&
-                            ParseDecimal(Text(i), type.precision, type.scale, &unscaled);
+                      : (storage == SQLITE_FLOAT &&
+                         DoubleToDecimalFast(sqlite3_column_double(stmt_, i), type.precision,
+                                             type.scale, &unscaled)) ||
+                            (storage != SQLITE_BLOB &&
+                             ParseDecimal(Text(i), type.precision, type.scale, &unscaled));
         if (ok) return As<arrow::Decimal128Builder>(column).Append(unscaled);
         break;
       }
