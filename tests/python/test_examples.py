@@ -38,3 +38,14 @@ def test_async_usage(target, request):
     out = _run("async_usage.py", *args)
     assert "200 inserts" in out
     assert "slow query cancelled" in out
+
+
+def test_resilience_example_on_postgresql(pg_url):
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "resilience.py"), pg_url], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "time zone from init_sql: UTC" in proc.stdout
+    assert "health=healthy breaker=closed leaks_reported=1" in proc.stdout
+    assert "possible connection leak" in proc.stderr and "resilience.py:" in proc.stderr
+    assert "dbpool_secret" not in proc.stdout + proc.stderr
