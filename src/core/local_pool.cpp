@@ -154,11 +154,24 @@ asio::awaitable<void> LocalPool::Open() {
   StartMaintenance();
 }
 
+namespace {
+// Never throws: `a || b` waits for the first to succeed, so a failing op would otherwise
+// be held until the timer fires.
+asio::awaitable<bool> Succeeds(asio::awaitable<void> op) {
+  try {
+    co_await std::move(op);
+    co_return true;
+  } catch (...) {
+    co_return false;
+  }
+}
+}  // namespace
+
 asio::awaitable<bool> LocalPool::Bounded(asio::awaitable<void> op) {
   asio::steady_timer timer(runtime_.executor(), ToDuration(config_.validation_timeout));
   try {
-    auto outcome = co_await (std::move(op) || timer.async_wait(asio::use_awaitable));
-    co_return outcome.index() == 0;
+    auto outcome = co_await (Succeeds(std::move(op)) || timer.async_wait(asio::use_awaitable));
+    co_return outcome.index() == 0 && std::get<0>(outcome);
   } catch (...) {
     co_return false;
   }

@@ -24,18 +24,36 @@ struct CallOptions {
 
 namespace detail {
 
-/// Runs `attempt` (an awaitable<T> started on a borrowed connection) within `seconds` (0 =
-/// no limit). On expiry the attempt is abandoned and its connection dropped.
+// `a || b` waits for the first to *succeed*: an attempt that throws would be held until the
+// timer fires. Attempts are therefore wrapped so that they never throw.
 template <typename T>
-asio::awaitable<T> WithDeadline(asio::awaitable<T> attempt, double seconds, Lease& lease,
-                                const std::string& pool_id) {
-  using namespace asio::experimental::awaitable_operators;
-  if (seconds <= 0) co_return co_await std::move(attempt);
-  asio::steady_timer timer(co_await asio::this_coro::executor,
-                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(seconds)));
-  auto outcome = co_await (std::move(attempt) || timer.async_wait(asio::use_awaitable));
-  if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+struct Captured {
+  std::optional<T> value;
+  std::exception_ptr error;
+};
+
+template <typename T>
+asio::awaitable<Captured<T>> Capture(asio::awaitable<T> attempt) {
+  Captured<T> out;
+  try {
+    out.value.emplace(co_await std::move(attempt));
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+  co_return out;
+}
+
+inline asio::awaitable<std::exception_ptr> CaptureVoid(asio::awaitable<void> attempt) {
+  std::exception_ptr error;
+  try {
+    co_await std::move(attempt);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  co_return error;
+}
+
+[[noreturn]] inline void ThrowQueryTimeout(double seconds, Lease& lease, const std::string& pool_id) {
   lease.Invalidate();  // the statement may still run or its reply arrive: never reuse
   char buf[120];
   std::snprintf(buf, sizeof(buf),
@@ -44,18 +62,35 @@ asio::awaitable<T> WithDeadline(asio::awaitable<T> attempt, double seconds, Leas
   throw DbError(ErrorKind::kQueryTimeout, buf, {}, 0, pool_id);
 }
 
+inline std::chrono::steady_clock::duration Seconds(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
+/// Runs `attempt` (an awaitable<T> started on a borrowed connection) within `seconds` (0 =
+/// no limit). On expiry the attempt is abandoned and its connection dropped.
+template <typename T>
+asio::awaitable<T> WithDeadline(asio::awaitable<T> attempt, double seconds, Lease& lease,
+                                const std::string& pool_id) {
+  using namespace asio::experimental::awaitable_operators;
+  if (seconds <= 0) co_return co_await std::move(attempt);
+  asio::steady_timer timer(co_await asio::this_coro::executor, Seconds(seconds));
+  auto outcome = co_await (Capture<T>(std::move(attempt)) || timer.async_wait(asio::use_awaitable));
+  if (outcome.index() != 0) ThrowQueryTimeout(seconds, lease, pool_id);
+  Captured<T>& done = std::get<0>(outcome);
+  if (done.error) std::rethrow_exception(done.error);
+  co_return std::move(*done.value);
+}
+
 template <>
 inline asio::awaitable<void> WithDeadline<void>(asio::awaitable<void> attempt, double seconds,
                                                 Lease& lease, const std::string& pool_id) {
   using namespace asio::experimental::awaitable_operators;
   if (seconds <= 0) co_return co_await std::move(attempt);
-  asio::steady_timer timer(co_await asio::this_coro::executor,
-                           std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                               std::chrono::duration<double>(seconds)));
-  auto outcome = co_await (std::move(attempt) || timer.async_wait(asio::use_awaitable));
-  if (outcome.index() == 0) co_return;
-  lease.Invalidate();
-  throw DbError(ErrorKind::kQueryTimeout, "the call did not finish within its timeout; its connection was dropped", {}, 0, pool_id);
+  asio::steady_timer timer(co_await asio::this_coro::executor, Seconds(seconds));
+  auto outcome = co_await (CaptureVoid(std::move(attempt)) || timer.async_wait(asio::use_awaitable));
+  if (outcome.index() != 0) ThrowQueryTimeout(seconds, lease, pool_id);
+  if (auto error = std::get<0>(outcome)) std::rethrow_exception(error);
 }
 
 }  // namespace detail

@@ -103,7 +103,18 @@ async def test_blackholed_traffic_ends_at_the_timeouts(dbp, proxy):
             await asyncio.sleep(0.1)
 
 
-async def test_reset_traffic_ends_in_a_typed_error_within_the_timeouts(dbp, proxy):
+async def _until_ok(dbp, pool_id: str, within: float = 5) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await dbp.query(pool_id, "SELECT 1")
+            return
+        except DbPoolError:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+
+
+async def test_reset_traffic_fails_at_once_with_a_connection_error(dbp, proxy):
     await dbp.create_pool("rst", url=_url(proxy.port), min_connections=1, max_connections=2,
                           query_timeout=2, acquire_timeout=2, check_on_borrow="off",
                           health_check_interval=0)
@@ -113,11 +124,18 @@ async def test_reset_traffic_ends_in_a_typed_error_within_the_timeouts(dbp, prox
     start = time.monotonic()
     assert len(proxy._pairs) >= 1
     proxy.set_mode("reset")
-    # Known gap (see the report): with query_timeout set, a reset is noticed only when the
-    # timeout ends the call; without it the ConnectionError comes at once (breaker test).
-    with pytest.raises((ConnectionError, QueryTimeoutError)):
+    with pytest.raises(ConnectionError):
         await query
-    assert time.monotonic() - start < 2.5
+    assert time.monotonic() - start < 0.5  # at once, not at query_timeout
+    # An idle connection that was reset fails its next call at once too.
+    proxy.set_mode("pass")
+    await _until_ok(dbp, "rst")
+    proxy.set_mode("reset")
+    await asyncio.sleep(0.1)
+    start = time.monotonic()
+    with pytest.raises(ConnectionError):
+        await dbp.query("rst", "SELECT 1")
+    assert time.monotonic() - start < 0.5
     proxy.set_mode("pass")
     deadline = time.monotonic() + 5
     while True:
