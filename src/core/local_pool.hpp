@@ -135,6 +135,8 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   /// Wakes the first waiter without a connection: it retries (a slot became free).
   void WakeOneLocked();
   bool HasUnservedWaitersLocked() const;
+  /// Wakes every waiter (they see the pool closed) and empties the queue.
+  void WakeAllWaitersLocked();
   PoolStatus StatusLocked() const;
   [[noreturn]] void ThrowTimeout(double waited, const PoolStatus& status) const;
 
