@@ -18,6 +18,9 @@ enum class ErrorKind {
   kPoolClosed,      ///< PoolClosedError: the pool (or manager) is closed.
   kPoolNotFound,    ///< PoolNotFoundError: no pool with that id.
   kCancelled,       ///< The caller cancelled the operation (asyncio.CancelledError in Python).
+  kUnknownOutcome,  ///< UnknownOutcomeError: a write was sent, then the connection broke.
+  kCircuitOpen,     ///< CircuitOpenError: the pool's circuit breaker rejects calls for now.
+  kQueryTimeout,    ///< QueryTimeoutError: the call did not finish within query_timeout.
   kInternal,        ///< DbPoolError: anything else.
 };
 

@@ -20,6 +20,17 @@ struct PoolStatus {
   int64_t connections_opened = 0;  ///< since the pool was created
   int64_t connections_closed = 0;  ///< retired, idle-closed, broken or closed with the pool
 
+  /// HealthMonitor's view: "unknown" (nothing checked yet), "healthy" (the last connect or
+  /// check succeeded) or "unhealthy" (the server cannot be reached now).
+  std::string health = "unknown";
+  int consecutive_failures = 0;     ///< connect attempts failed in a row
+  std::string last_error;           ///< the last connect or check error ("" if none)
+  double seconds_since_check = -1;  ///< since the last health check (-1: none yet)
+  int64_t connect_attempts = 0;     ///< connections the pool tried to open
+  int64_t leaks_reported = 0;       ///< leak_detection_threshold warnings so far
+  /// "off", "closed", "open" or "half_open" (the circuit breaker, if configured).
+  std::string circuit_breaker = "off";
+
   /// "size=3, idle=0, in_use=3, waiting=7, min=1, max=3"
   std::string Counts() const;
 };

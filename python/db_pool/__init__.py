@@ -1,6 +1,7 @@
 """db-pool: asynchronous multi-database connection pool; results as Polars DataFrames."""
 
 from .errors import (
+    CircuitOpenError,
     ConfigError,
     ConnectionError,
     DataConversionError,
@@ -9,8 +10,11 @@ from .errors import (
     PoolNotFoundError,
     PoolTimeoutError,
     QueryError,
+    QueryTimeoutError,
+    UnknownOutcomeError,
 )
 from .pool import DatabasePool, Transaction
+from .resilience import CircuitBreaker, RetryWithBackoff
 
 __version__ = "0.1.0"
 
@@ -25,4 +29,9 @@ __all__ = [
     "PoolTimeoutError",
     "PoolClosedError",
     "PoolNotFoundError",
+    "UnknownOutcomeError",
+    "CircuitOpenError",
+    "QueryTimeoutError",
+    "RetryWithBackoff",
+    "CircuitBreaker",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import os
+import sys
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +25,21 @@ atexit.register(_core.shutdown)
 # How long a cancelled call waits for the engine to confirm the server-side cancel (the
 # connection is back in the pool by then). Past this the caller is released anyway.
 _CANCEL_CONFIRM_TIMEOUT = 10.0
+
+
+# Set by create_pool when a pool has leak_detection_threshold: from then on each call tells
+# the engine where it was made, so leak warnings can name the caller's line.
+capture_sites = False
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _caller_site() -> str:
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return ""
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
 class _LoopBridge:
@@ -78,6 +95,8 @@ async def run(call: Callable[..., Any], *args: Any) -> Any:
     connection is back in its pool when the CancelledError reaches the caller.
     """
     loop, bridge = _bridge()
+    if capture_sites:
+        _core.set_call_site(_caller_site())
     operation = start(call, bridge.notifier, *args)
     future = loop.create_future()
     bridge.futures[operation.id] = future

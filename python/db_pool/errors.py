@@ -48,6 +48,21 @@ class PoolClosedError(DbPoolError):
     """The pool, or the DatabasePool, is closed."""
 
 
+class UnknownOutcomeError(ConnectionError):
+    """A write (or a COMMIT) was sent and then the connection was lost: it may or may not
+    have taken effect, so it was not retried. Pass ``idempotent=True`` to allow retries."""
+
+
+class CircuitOpenError(DbPoolError):
+    """The pool's circuit breaker is open: the call failed at once, without touching the
+    database; the message says when the next probe is let through."""
+
+
+class QueryTimeoutError(DbPoolError, TimeoutError):
+    """The call did not finish within query_timeout (or a half-open probe's
+    probe_timeout); its connection was dropped."""
+
+
 class PoolNotFoundError(DbPoolError, KeyError):
     """No pool with that id."""
 
@@ -65,6 +80,9 @@ _BY_KIND: dict[str, type[DbPoolError]] = {
         PoolTimeoutError,
         PoolClosedError,
         PoolNotFoundError,
+        UnknownOutcomeError,
+        CircuitOpenError,
+        QueryTimeoutError,
     )
 }
 
@@ -95,4 +113,7 @@ __all__ = [
     "PoolTimeoutError",
     "PoolClosedError",
     "PoolNotFoundError",
+    "UnknownOutcomeError",
+    "CircuitOpenError",
+    "QueryTimeoutError",
 ]

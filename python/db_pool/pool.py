@@ -14,6 +14,7 @@ from . import _bridge, _core
 from ._partition import partitioned_query
 from ._stream import ResultStream
 from .errors import ConfigError, PoolClosedError
+from .resilience import strategy_fields
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -32,7 +33,33 @@ _FIELDS = (
     "connect_timeout",
     "idle_timeout",
     "max_lifetime",
+    # lifecycle, health and fallback fields (docs/configuration.md)
+    "health_check_interval",
+    "keepalive_interval",
+    "check_on_borrow",
+    "check_on_borrow_idle",
+    "validation_timeout",
+    "leak_detection_threshold",
+    "init_sql",
+    "reset_session",
+    "fail_fast",
+    "reconnect_backoff_base",
+    "reconnect_backoff_max",
+    "auto_scaling",
+    "scale_up_threshold",
+    "scale_down_threshold",
+    "query_timeout",
 )
+
+
+def _config_items(key: str, value: Any) -> list[tuple[str, str]]:
+    """Engine key/value pairs for one option: init_sql lists become init_sql[N] keys."""
+    if key == "init_sql" and isinstance(value, (list, tuple)):
+        for item in value:
+            if not isinstance(item, str):
+                raise ConfigError(f"init_sql: every statement must be a str, not {type(item).__name__}")
+        return [(f"init_sql[{i}]", item) for i, item in enumerate(value)]
+    return [(key, _text(value))]
 
 
 def _text(value: Any) -> str:
@@ -163,6 +190,8 @@ class DatabasePool:
         url: str | None = None,
         config: Mapping[str, Any] | None = None,
         env_prefix: str | None = None,
+        retry: Any = None,
+        circuit_breaker: Any = None,
         **kwargs: Any,
     ) -> None:
         """Creates pool ``pool_id`` and opens its ``min_connections``.
@@ -174,6 +203,14 @@ class DatabasePool:
         min_connections, max_connections, acquire_timeout, connect_timeout, idle_timeout,
         max_lifetime; durations in seconds). Later sources override earlier ones; other
         keywords are passed to the driver as options (e.g. sslmode="require").
+
+        Lifecycle and health: health_check_interval, keepalive_interval, check_on_borrow
+        ("off", "always", "after_idle") with check_on_borrow_idle, validation_timeout,
+        leak_detection_threshold, init_sql (a list of statements run on each new
+        connection), reset_session, fail_fast, reconnect_backoff_base/max, auto_scaling
+        with scale_up_threshold/scale_down_threshold, query_timeout. Fallback strategies:
+        ``retry=RetryWithBackoff(...)`` and ``circuit_breaker=CircuitBreaker(...)`` (or
+        dicts of their fields). See docs/configuration.md.
         """
         self._check_open()
         if not isinstance(pool_id, str):
@@ -181,10 +218,15 @@ class DatabasePool:
         values: dict[str, str] = {}
         if url is not None:
             values["url"] = url
-        for source in (config or {}, kwargs):
+        for source in (config or {}, kwargs, strategy_fields(retry, circuit_breaker)):
             for key, value in source.items():
                 if value is not None:
-                    values[str(key)] = _text(value)
+                    if key == "init_sql":
+                        values = {k: v for k, v in values.items() if not k.startswith("init_sql")}
+                    values.update(_config_items(str(key), value))
+        leak = values.get("leak_detection_threshold")
+        if leak is not None and leak not in ("0", "0.0"):
+            _bridge.capture_sites = True  # leak warnings name the caller's line
         await _bridge.run(self._engine.create_pool, pool_id, values, env_prefix)
 
     async def remove_pool(self, pool_id: str, timeout: float = 30.0) -> None:
@@ -237,10 +279,16 @@ class DatabasePool:
         self._check_open()
         return await _bridge.run(self._engine.query, pool_id, *_statement(sql, params))
 
-    async def execute(self, pool_id: str, sql: str, params: Params = None) -> int:
-        """Runs a statement and returns the number of rows it affected."""
+    async def execute(
+        self, pool_id: str, sql: str, params: Params = None, *, idempotent: bool = False
+    ) -> int:
+        """Runs a statement and returns the number of rows it affected. ``idempotent=True``
+        lets the pool's retry policy run it again after a lost connection (otherwise that
+        raises UnknownOutcomeError)."""
         self._check_open()
-        return await _bridge.run(self._engine.execute, pool_id, *_statement(sql, params))
+        return await _bridge.run(
+            self._engine.execute, pool_id, *_statement(sql, params), bool(idempotent)
+        )
 
     async def bulk_insert(
         self,
@@ -279,7 +327,9 @@ class DatabasePool:
             int(batch_rows),
         )
 
-    async def execute_batch(self, pool_id: str, sqls: Iterable[Any]) -> list[pl.DataFrame]:
+    async def execute_batch(
+        self, pool_id: str, sqls: Iterable[Any], *, idempotent: bool = False
+    ) -> list[pl.DataFrame]:
         """Runs the statements in order on one connection (pipelined where the database
         allows); one DataFrame each (a statement without rows gives a one-row frame with
         column ``rows_affected``). Items: SQL text, ``(sql, params)`` pairs, or lists of
@@ -288,21 +338,31 @@ class DatabasePool:
         if isinstance(sqls, str):
             raise TypeError("sqls must be a list of statements, not a str")
         items = [_batch_item(item) for item in sqls]
-        results = await _bridge.run(self._engine.execute_batch, pool_id, items)
+        results = await _bridge.run(self._engine.execute_batch, pool_id, items, bool(idempotent))
         return [_frame(r) for r in results]
 
-    async def execute_transaction(self, pool_id: str, sqls: Iterable[str]) -> list[int]:
-        """Runs the statements in one transaction (all or nothing); rows affected by each."""
+    async def execute_transaction(
+        self, pool_id: str, sqls: Iterable[str], *, idempotent: bool = False
+    ) -> list[int]:
+        """Runs the statements in one transaction (all or nothing); rows affected by each.
+        With a retry policy the whole transaction is re-run on 40001/40P01 or when the
+        connection is lost before COMMIT; lost after COMMIT was sent it raises
+        UnknownOutcomeError unless ``idempotent=True``."""
         self._check_open()
-        return await _bridge.run(self._engine.execute_transaction, pool_id, list(sqls))
+        return await _bridge.run(
+            self._engine.execute_transaction, pool_id, list(sqls), bool(idempotent)
+        )
 
     def transaction(self, pool_id: str) -> _TransactionContext:
         """``async with pool.transaction(id) as tx:`` commits on success, rolls back on error."""
         return _TransactionContext(self, pool_id)
 
     def get_pool_status(self, pool_id: str) -> dict[str, Any]:
-        """Counts of pool ``pool_id``: size, idle, in_use, waiting, pending, min/max, and its
-        URL with the password redacted."""
+        """Counts of pool ``pool_id``: size, idle, in_use, waiting, pending, min/max, its
+        URL with the password redacted, and its health: ``health`` ("unknown", "healthy",
+        "unhealthy"), ``consecutive_failures``, ``last_error``, ``seconds_since_check``,
+        ``connect_attempts``, ``leaks_reported``, ``circuit_breaker`` ("off", "closed",
+        "open", "half_open")."""
         self._check_open()
         return _bridge.start(self._engine.status, pool_id)
 

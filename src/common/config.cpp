@@ -92,6 +92,70 @@ double ParseSeconds(const std::string& field, const std::string& text) {
   return v;
 }
 
+bool ParseBool(const std::string& field, const std::string& text) {
+  std::string t = text;
+  for (auto& ch : t) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (t == "true" || t == "1" || t == "yes" || t == "on") return true;
+  if (t == "false" || t == "0" || t == "no" || t == "off") return false;
+  Fail(field, "expected true or false, got '" + text + "'");
+}
+
+double ParseFraction(const std::string& field, const std::string& text) {
+  double v = ParseSeconds(field, text);
+  if (v > 1.0) Fail(field, "must be between 0 and 1, got " + text);
+  return v;
+}
+
+PoolConfig::CheckOnBorrow ParseCheckOnBorrow(const std::string& text) {
+  if (text == "off" || text == "false" || text == "never") return PoolConfig::CheckOnBorrow::kOff;
+  if (text == "always" || text == "true") return PoolConfig::CheckOnBorrow::kAlways;
+  if (text == "after_idle") return PoolConfig::CheckOnBorrow::kAfterIdle;
+  Fail("check_on_borrow", "expected off, always or after_idle, got '" + text + "'");
+}
+
+// "init_sql" is one statement; "init_sql[N]" the N-th of several (Python passes lists so).
+bool ApplyInitSql(PoolConfig& c, const std::string& key, const std::string& value) {
+  if (key == "init_sql") {
+    c.init_sql = {value};
+    return true;
+  }
+  if (key.rfind("init_sql[", 0) != 0 || key.back() != ']') return false;
+  auto index = static_cast<size_t>(ParseInt(key, key.substr(9, key.size() - 10), 0, 999));
+  if (c.init_sql.size() <= index) c.init_sql.resize(index + 1);
+  c.init_sql[index] = value;
+  return true;
+}
+
+// Lifecycle, retry and breaker fields; false if `key` is none of them.
+bool ApplyLifecycleField(PoolConfig& c, const std::string& key, const std::string& value) {
+  auto& r = c.retry;
+  auto& b = c.circuit_breaker;
+  if (key == "health_check_interval") c.health_check_interval = ParseSeconds(key, value);
+  else if (key == "keepalive_interval") c.keepalive_interval = ParseSeconds(key, value);
+  else if (key == "check_on_borrow") c.check_on_borrow = ParseCheckOnBorrow(value);
+  else if (key == "check_on_borrow_idle") c.check_on_borrow_idle = ParseSeconds(key, value);
+  else if (key == "validation_timeout") c.validation_timeout = ParseSeconds(key, value);
+  else if (key == "leak_detection_threshold") c.leak_detection_threshold = ParseSeconds(key, value);
+  else if (key == "reset_session") c.reset_session = ParseBool(key, value);
+  else if (key == "fail_fast") c.fail_fast = ParseBool(key, value);
+  else if (key == "reconnect_backoff_base") c.reconnect_backoff_base = ParseSeconds(key, value);
+  else if (key == "reconnect_backoff_max") c.reconnect_backoff_max = ParseSeconds(key, value);
+  else if (key == "auto_scaling") c.auto_scaling = ParseBool(key, value);
+  else if (key == "scale_up_threshold") c.scale_up_threshold = ParseFraction(key, value);
+  else if (key == "scale_down_threshold") c.scale_down_threshold = ParseFraction(key, value);
+  else if (key == "query_timeout") c.query_timeout = ParseSeconds(key, value);
+  else if (key == "retry_max_attempts") r.max_attempts = static_cast<int>(ParseInt(key, value, 1, 1000));
+  else if (key == "retry_base_delay") r.base_delay = ParseSeconds(key, value);
+  else if (key == "retry_max_delay") r.max_delay = ParseSeconds(key, value);
+  else if (key == "retry_jitter") r.jitter = ParseFraction(key, value);
+  else if (key == "breaker_failure_threshold") b.failure_threshold = static_cast<int>(ParseInt(key, value, 0, 1000000));
+  else if (key == "breaker_recovery_timeout") b.recovery_timeout = ParseSeconds(key, value);
+  else if (key == "breaker_half_open_probes") b.half_open_probes = static_cast<int>(ParseInt(key, value, 1, 1000));
+  else if (key == "breaker_probe_timeout") b.probe_timeout = ParseSeconds(key, value);
+  else return ApplyInitSql(c, key, value);
+  return true;
+}
+
 bool IsSecretKey(const std::string& key) {
   return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
          key.find("token") != std::string::npos;
@@ -111,14 +175,22 @@ bool ApplyField(PoolConfig& c, const std::string& key, const std::string& value)
   else if (key == "acquire_timeout") c.acquire_timeout = ParseSeconds(key, value);
   else if (key == "idle_timeout") c.idle_timeout = ParseSeconds(key, value);
   else if (key == "max_lifetime") c.max_lifetime = ParseSeconds(key, value);
-  else return false;
+  else return ApplyLifecycleField(c, key, value);
   return true;
 }
 
 const char* const kMapKeys[] = {"url", "db_type", "host", "port", "database", "username",
                                 "password", "min_connections", "max_connections",
                                 "acquire_timeout", "connect_timeout", "idle_timeout",
-                                "max_lifetime"};
+                                "max_lifetime", "health_check_interval", "keepalive_interval",
+                                "check_on_borrow", "check_on_borrow_idle", "validation_timeout",
+                                "leak_detection_threshold", "init_sql", "reset_session",
+                                "fail_fast", "reconnect_backoff_base", "reconnect_backoff_max",
+                                "auto_scaling", "scale_up_threshold", "scale_down_threshold",
+                                "query_timeout", "retry_max_attempts", "retry_base_delay",
+                                "retry_max_delay", "retry_jitter", "breaker_failure_threshold",
+                                "breaker_recovery_timeout", "breaker_half_open_probes",
+                                "breaker_probe_timeout"};
 
 void ParseQuery(PoolConfig& c, std::string_view query) {
   while (!query.empty()) {
@@ -216,13 +288,18 @@ PoolConfig PoolConfig::FromMap(const std::map<std::string, std::string>& values)
   return c;
 }
 
-PoolConfig PoolConfig::FromEnv(std::string_view prefix) {
+std::map<std::string, std::string> PoolConfig::EnvValues(std::string_view prefix) {
   std::map<std::string, std::string> values;
   for (const char* key : kMapKeys) {
     std::string name(prefix);
     for (const char* p = key; *p; ++p) name.push_back(static_cast<char>(std::toupper(*p)));
     if (const char* v = std::getenv(name.c_str())) values[key] = v;
   }
+  return values;
+}
+
+PoolConfig PoolConfig::FromEnv(std::string_view prefix) {
+  std::map<std::string, std::string> values = EnvValues(prefix);
   if (values.empty()) {
     Fail(std::string(prefix) + "URL", "no configuration found in the environment (set " +
                                           std::string(prefix) + "URL or " +
@@ -250,6 +327,21 @@ void PoolConfig::Validate() const {
   if (!(c.connect_timeout > 0)) Fail("connect_timeout", "must be greater than 0 seconds");
   if (idle_timeout < 0) Fail("idle_timeout", "must not be negative");
   if (max_lifetime < 0) Fail("max_lifetime", "must not be negative");
+  if (!(validation_timeout > 0)) Fail("validation_timeout", "must be greater than 0 seconds");
+  if (!(reconnect_backoff_base > 0)) Fail("reconnect_backoff_base", "must be greater than 0 seconds");
+  if (reconnect_backoff_max < reconnect_backoff_base) {
+    Fail("reconnect_backoff_max", "must not be below reconnect_backoff_base");
+  }
+  if (scale_down_threshold >= scale_up_threshold) {
+    Fail("scale_down_threshold", "must be below scale_up_threshold");
+  }
+  for (size_t i = 0; i < init_sql.size(); ++i) {
+    if (init_sql[i].empty()) Fail("init_sql[" + std::to_string(i) + "]", "missing or empty statement");
+  }
+  if (retry.max_delay < retry.base_delay) Fail("retry_max_delay", "must not be below retry_base_delay");
+  if (circuit_breaker.failure_threshold > 0 && !(circuit_breaker.probe_timeout > 0)) {
+    Fail("breaker_probe_timeout", "must be greater than 0 seconds");
+  }
 }
 
 std::string ConnectionConfig::Redacted() const {

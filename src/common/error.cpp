@@ -25,6 +25,9 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kPoolClosed: return "PoolClosedError";
     case ErrorKind::kPoolNotFound: return "PoolNotFoundError";
     case ErrorKind::kCancelled: return "CancelledError";
+    case ErrorKind::kUnknownOutcome: return "UnknownOutcomeError";
+    case ErrorKind::kCircuitOpen: return "CircuitOpenError";
+    case ErrorKind::kQueryTimeout: return "QueryTimeoutError";
     case ErrorKind::kInternal: return "DbPoolError";
   }
   return "DbPoolError";

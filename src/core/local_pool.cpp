@@ -1,17 +1,27 @@
-// LocalPool: acquire/return, FIFO waiting with timeouts, maintenance (idle, lifetime, min).
+// LocalPool: acquire (with check on borrow), return (with reset), FIFO waiting with
+// timeouts. Status and Close: pool_close.cpp; the HealthMonitor: pool_health.cpp.
 #include "core/local_pool.hpp"
 
 #include <asio/experimental/awaitable_operators.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
+#include "common/diagnostics.hpp"
+#include "core/resilience/circuit_breaker.hpp"
 #include "dbpool/error.hpp"
 
 namespace dbpool {
 
 using namespace asio::experimental::awaitable_operators;
 using Seconds = std::chrono::duration<double>;
+
+namespace {
+Clock::duration ToDuration(double seconds) {
+  return std::chrono::duration_cast<Clock::duration>(Seconds(seconds));
+}
+}  // namespace
 
 /// One caller waiting for a connection. `handed` is set under the pool mutex; the channel
 /// only wakes the waiting coroutine (it is safe to signal from any thread).
@@ -21,13 +31,6 @@ struct LocalPool::Waiter {
   std::unique_ptr<PooledConnection> handed;
   bool woken = false;  // a slot freed up or the pool closed: look again
 };
-
-std::string PoolStatus::Counts() const {
-  char buf[160];
-  std::snprintf(buf, sizeof(buf), "size=%d, idle=%d, in_use=%d, waiting=%d, pending=%d, min=%d, max=%d",
-                size, idle, in_use, waiting, pending, min_connections, max_connections);
-  return buf;
-}
 
 Lease::Lease(std::shared_ptr<LocalPool> pool, std::unique_ptr<PooledConnection> entry)
     : pool_(std::move(pool)), entry_(std::move(entry)) {}
@@ -54,26 +57,44 @@ std::shared_ptr<LocalPool> LocalPool::Create(std::string id, PoolConfig config,
 
 LocalPool::LocalPool(std::string id, PoolConfig config, std::shared_ptr<Driver> driver,
                      Runtime& runtime)
-    : id_(std::move(id)), config_(std::move(config)), driver_(std::move(driver)), runtime_(runtime) {}
+    : id_(std::move(id)),
+      config_(std::move(config)),
+      driver_(std::move(driver)),
+      runtime_(runtime),
+      breaker_(config_.circuit_breaker.failure_threshold > 0
+                   ? std::make_unique<CircuitBreaker>(config_.circuit_breaker, id_)
+                   : nullptr) {}
 
 LocalPool::~LocalPool() = default;
+
+bool LocalPool::IsTransientConnectError(const DbError& error) {
+  if (error.kind() != ErrorKind::kConnection) return false;
+  const std::string& state = error.sqlstate();
+  // 28xxx: bad credentials; 3D000: no such database; 42xxx: a bad init statement.
+  return !(state.rfind("28", 0) == 0 || state == "3D000" || state.rfind("42", 0) == 0);
+}
 
 asio::awaitable<std::unique_ptr<PooledConnection>> LocalPool::OpenConnection() {
   auto entry = std::make_unique<PooledConnection>();
   try {
     entry->connection = co_await driver_->Connect(config_.connection);
+    // The init hook: the caller's statements (SET, search_path, time zone) on every new
+    // session; a failing one fails the connection.
+    for (const auto& sql : config_.init_sql) {
+      co_await entry->connection->Execute(sql, {}, nullptr);
+    }
   } catch (const DbError& e) {
     throw e.WithPool(id_);
   }
   entry->created_at = Clock::now();
   entry->last_used = entry->created_at;
+  entry->last_checked = entry->created_at;
   if (config_.max_lifetime > 0) {
     // Up to 2.5% earlier than max_lifetime so connections opened together do not all
-    // retire together (HikariCP's variance).
+    // retire together (HikariCP's variance); the monitor also retires one per tick.
     thread_local std::mt19937_64 rng{std::random_device{}()};
     double jitter = std::uniform_real_distribution<double>(0.0, 0.025)(rng);
-    entry->retire_at = entry->created_at + std::chrono::duration_cast<Clock::duration>(
-                                               Seconds(config_.max_lifetime * (1.0 - jitter)));
+    entry->retire_at = entry->created_at + ToDuration(config_.max_lifetime * (1.0 - jitter));
   } else {
     entry->retire_at = Clock::time_point::max();
   }
@@ -81,19 +102,29 @@ asio::awaitable<std::unique_ptr<PooledConnection>> LocalPool::OpenConnection() {
 }
 
 asio::awaitable<std::unique_ptr<PooledConnection>> LocalPool::OpenReserved() {
+  {
+    std::lock_guard lock(mutex_);
+    ++connect_attempts_;
+  }
   std::unique_ptr<PooledConnection> entry;
   try {
     entry = co_await OpenConnection();
+  } catch (const DbError& e) {
+    std::lock_guard lock(mutex_);
+    --pending_;
+    RecordConnectFailureLocked(e);
+    throw;
   } catch (...) {
     std::lock_guard lock(mutex_);
     --pending_;
-    WakeOneLocked();  // the slot is free again: a waiter may open it
+    WakeOneLocked();
     throw;
   }
   std::lock_guard lock(mutex_);
   --pending_;
   ++size_;
   ++opened_total_;
+  RecordConnectSuccessLocked();
   co_return entry;
 }
 
@@ -103,54 +134,115 @@ asio::awaitable<void> LocalPool::Open() {
       std::lock_guard lock(mutex_);
       ++pending_;
     }
-    auto entry = co_await OpenReserved();
+    std::unique_ptr<PooledConnection> entry;
+    try {
+      entry = co_await OpenReserved();
+    } catch (const DbError& e) {
+      if (config_.fail_fast || !IsTransientConnectError(e)) throw;
+      break;  // the reconnect loop (started by the failure) fills the pool later
+    }
     std::lock_guard lock(mutex_);
     idle_.push_back(std::move(entry));
   }
   StartMaintenance();
 }
 
+namespace {
+// Never throws: `a || b` waits for the first to succeed, so a failing op would otherwise
+// be held until the timer fires.
+asio::awaitable<bool> Succeeds(asio::awaitable<void> op) {
+  try {
+    co_await std::move(op);
+    co_return true;
+  } catch (...) {
+    co_return false;
+  }
+}
+}  // namespace
+
+asio::awaitable<bool> LocalPool::Bounded(asio::awaitable<void> op) {
+  asio::steady_timer timer(runtime_.executor(), ToDuration(config_.validation_timeout));
+  try {
+    auto outcome = co_await (Succeeds(std::move(op)) || timer.async_wait(asio::use_awaitable));
+    co_return outcome.index() == 0 && std::get<0>(outcome);
+  } catch (...) {
+    co_return false;
+  }
+}
+
+asio::awaitable<bool> LocalPool::Validate(PooledConnection& entry) {
+  if (entry.connection->IsBroken()) co_return false;
+  bool ok = co_await Bounded(entry.connection->Ping());
+  if (ok) entry.last_checked = Clock::now();
+  co_return ok && !entry.connection->IsBroken();
+}
+
+Lease LocalPool::Lend(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel) {
+  entry->acquired_at = Clock::now();
+  entry->leak_reported = false;
+  entry->discard = false;
+  entry->borrower = cancel;
+  entry->acquire_site = cancel ? cancel->site : std::string();
+  {
+    std::lock_guard lock(mutex_);
+    borrowed_.insert(entry.get());
+  }
+  return Lease(shared_from_this(), std::move(entry));
+}
+
 asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(Seconds(config_.acquire_timeout));
-  auto self = shared_from_this();
+  const auto deadline = start + ToDuration(config_.acquire_timeout);
+  const auto borrow_idle = ToDuration(config_.check_on_borrow_idle);
   while (true) {
     if (cancel && cancel->cancelled()) throw DbError(ErrorKind::kCancelled, "cancelled while waiting for a connection", {}, 0, id_);
     std::shared_ptr<Waiter> waiter;
-    std::vector<std::unique_ptr<PooledConnection>> expired;
+    std::unique_ptr<PooledConnection> candidate;
     bool create = false;
     {
       std::lock_guard lock(mutex_);
       if (closed()) throw DbError(ErrorKind::kPoolClosed, "pool is closed", {}, 0, id_);
-      const auto now = Clock::now();
-      while (!idle_.empty()) {
-        auto entry = std::move(idle_.back());
+      // Waiters queued earlier get connections first (FIFO): Return hands connections to
+      // waiters before idling them, so an idle one means nobody is queued.
+      if (!idle_.empty()) {
+        candidate = std::move(idle_.back());
         idle_.pop_back();
-        if (now >= entry->retire_at) {
-          --size_;
-    ++closed_total_;
-          expired.push_back(std::move(entry));
-          continue;
-        }
-        // Waiters queued earlier get connections first (FIFO); we only take an idle one
-        // when nobody is queued, which is always the case here because Return hands
-        // connections to waiters before idling them.
-        entry->last_used = now;
-        co_return Lease(self, std::move(entry));
-      }
-      if (size_ + pending_ < config_.max_connections) {
+      } else if (size_ + pending_ < config_.max_connections && connect_failures_ == 0) {
         ++pending_;
         create = true;
       } else {
+        // At max, or the server is failing: the reconnect loop opens (with backoff) and
+        // hands connections over, so callers do not hammer a server that is down.
         waiter = std::make_shared<Waiter>(runtime_.executor());
         waiters_.push_back(waiter);
+        if (size_ + pending_ < config_.max_connections) EnsureConnectorLocked();
       }
     }
-    expired.clear();  // closes retired connections outside the lock
-    if (create) co_return Lease(self, co_await OpenReserved());
+    if (candidate) {
+      using Mode = PoolConfig::CheckOnBorrow;
+      const auto now = Clock::now();
+      bool check = config_.check_on_borrow == Mode::kAlways ||
+                   (config_.check_on_borrow == Mode::kAfterIdle &&
+                    now - std::max(candidate->last_used, candidate->last_checked) >= borrow_idle);
+      bool usable = !candidate->connection->IsBroken();
+      if (usable && check) usable = co_await Validate(*candidate);
+      if (!usable) {
+        Discard(std::move(candidate));  // never handed out; try the next one
+        continue;
+      }
+      co_return Lend(std::move(candidate), cancel);
+    }
+    if (create) {
+      try {
+        co_return Lend(co_await OpenReserved(), cancel);
+      } catch (const DbError& e) {
+        if (!IsTransientConnectError(e)) throw;
+      }
+      continue;  // the server is failing: wait in line for the reconnect loop
+    }
 
     // Wait for a hand-over, a freed slot, cancellation or the deadline.
+    auto self = shared_from_this();
     std::weak_ptr<Waiter> weak_waiter = waiter;
     std::optional<CancelScope> scope;
     if (cancel) {
@@ -181,10 +273,7 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
         if (it != waiters_.end()) waiters_.erase(it);
       }
     }
-    if (handed) {
-      handed->last_used = Clock::now();
-      co_return Lease(self, std::move(handed));
-    }
+    if (handed) co_return Lend(std::move(handed), cancel);
     if (cancel && cancel->cancelled()) continue;  // throws kCancelled at the loop top
     if (closed()) continue;                       // throws kPoolClosed at the loop top
     if (Clock::now() >= deadline) ThrowTimeout(Seconds(Clock::now() - start).count(), seen);
@@ -195,42 +284,69 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
 void LocalPool::ThrowTimeout(double waited, const PoolStatus& status) const {
   char buf[96];
   std::snprintf(buf, sizeof(buf), "timed out after %.3g s waiting for a connection (", waited);
-  throw DbError(ErrorKind::kPoolTimeout, buf + status.Counts() + ")", {}, 0, id_);
+  std::string message = buf + status.Counts() + ")";
+  if (status.consecutive_failures > 0 && !status.last_error.empty()) {
+    message += "; the server is unreachable, last connection error: " + status.last_error;
+  }
+  throw DbError(ErrorKind::kPoolTimeout, message, {}, 0, id_);
 }
 
 void LocalPool::Return(std::unique_ptr<PooledConnection> entry) {
+  {
+    std::lock_guard lock(mutex_);
+    borrowed_.erase(entry.get());
+  }
+  entry->borrower.reset();
+  if (entry->leak_reported) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "a connection reported as leaked was returned after %.3g s",
+                  Seconds(Clock::now() - entry->acquired_at).count());
+    WarnLater(buf + (entry->acquire_site.empty() ? "" : " (acquired at " + entry->acquire_site + ")"));
+  }
   Connection& conn = *entry->connection;
-  if (conn.IsBroken() || closed() || Clock::now() >= entry->retire_at) {
+  if (entry->discard || conn.IsBroken() || closed()) {
     Discard(std::move(entry));
     return;
   }
-  if (!conn.InTransaction()) {
+  if (!conn.InTransaction() && !config_.reset_session) {
     ReturnClean(std::move(entry));
     return;
   }
-  // A transaction was left open (or failed): roll back before anyone else sees the session;
-  // if that fails the connection is discarded, never reused dirty.
-  auto self = shared_from_this();
-  asio::co_spawn(
-      runtime_.executor(),
-      [self, entry = std::move(entry)]() mutable -> asio::awaitable<void> {
-        bool clean = false;
-        try {
-          co_await entry->connection->Rollback();
-          clean = !entry->connection->InTransaction() && !entry->connection->IsBroken();
-        } catch (...) {
-        }
-        if (clean) {
-          self->ReturnClean(std::move(entry));
-        } else {
-          self->Discard(std::move(entry));
-        }
-      },
-      asio::detached);
+  // Roll back (or reset) before anyone else sees the session; if that fails the
+  // connection is discarded, never reused dirty.
+  asio::co_spawn(runtime_.executor(), ResetAndReturn(shared_from_this(), std::move(entry)),
+                 asio::detached);
 }
 
-void LocalPool::ReturnClean(std::unique_ptr<PooledConnection> entry) {
-  entry->last_used = Clock::now();
+namespace {
+asio::awaitable<void> ExecuteIgnoringRows(Connection& conn, const std::string& sql) {
+  co_await conn.Execute(sql, {}, nullptr);
+}
+}  // namespace
+
+asio::awaitable<void> LocalPool::ResetAndReturn(std::shared_ptr<LocalPool> self,
+                                                std::unique_ptr<PooledConnection> entry) {
+  Connection& conn = *entry->connection;
+  const PoolConfig& config = self->config_;
+  bool clean;
+  if (config.reset_session) {
+    clean = co_await self->Bounded(conn.ResetSession());
+    for (size_t i = 0; clean && i < config.init_sql.size(); ++i) {
+      clean = co_await self->Bounded(ExecuteIgnoringRows(conn, config.init_sql[i]));
+    }
+  } else {
+    clean = co_await self->Bounded(conn.Rollback());
+  }
+  clean = clean && !conn.InTransaction() && !conn.IsBroken();
+  if (clean) {
+    self->ReturnClean(std::move(entry));
+  } else {
+    self->Discard(std::move(entry));
+  }
+}
+
+void LocalPool::ReturnClean(std::unique_ptr<PooledConnection> entry, bool used) {
+  if (used) entry->last_used = Clock::now();
   std::lock_guard lock(mutex_);
   if (closed()) {
     --size_;
@@ -246,6 +362,12 @@ void LocalPool::ReturnClean(std::unique_ptr<PooledConnection> entry) {
     return;
   }
   idle_.push_back(std::move(entry));
+  // Keep idle_ ordered by last use (back = newest) although checks return old ones.
+  if (!used) {
+    std::stable_sort(idle_.begin(), idle_.end(), [](const auto& a, const auto& b) {
+      return a->last_used < b->last_used;
+    });
+  }
 }
 
 void LocalPool::Discard(std::unique_ptr<PooledConnection> entry) {
@@ -254,9 +376,9 @@ void LocalPool::Discard(std::unique_ptr<PooledConnection> entry) {
     --size_;
     ++closed_total_;
     WakeOneLocked();
+    if (!closed() && size_ + pending_ < config_.min_connections) EnsureConnectorLocked();
   }
   entry.reset();
-  if (!closed()) FillToMin();
 }
 
 void LocalPool::WakeOneLocked() {
@@ -269,124 +391,17 @@ void LocalPool::WakeOneLocked() {
   }
 }
 
-void LocalPool::FillToMin() {
-  int missing;
-  {
-    std::lock_guard lock(mutex_);
-    missing = config_.min_connections - size_ - pending_;
-    if (missing <= 0) return;
-    pending_ += missing;
+void LocalPool::WakeAllWaitersLocked() {
+  for (auto& waiter : waiters_) {
+    waiter->woken = true;
+    waiter->signal.try_send(asio::error_code{}, 0);
   }
-  auto self = shared_from_this();
-  for (int i = 0; i < missing; ++i) {
-    asio::co_spawn(
-        runtime_.executor(),
-        [self]() -> asio::awaitable<void> {
-          std::unique_ptr<PooledConnection> entry;
-          try {
-            entry = co_await self->OpenReserved();
-          } catch (...) {
-            co_return;  // the database is unreachable: maintenance retries on its next tick
-          }
-          self->ReturnClean(std::move(entry));
-        },
-        asio::detached);
-  }
+  waiters_.clear();
 }
 
-void LocalPool::StartMaintenance() {
-  std::weak_ptr<LocalPool> weak = shared_from_this();
-  auto executor = runtime_.executor();
-  asio::co_spawn(
-      executor,
-      [weak, executor]() -> asio::awaitable<void> {
-        asio::steady_timer timer(executor);
-        while (true) {
-          timer.expires_after(std::chrono::milliseconds(500));
-          co_await timer.async_wait(asio::use_awaitable);
-          auto self = weak.lock();
-          if (!self || self->closed()) co_return;
-          self->MaintainOnce();
-        }
-      },
-      asio::detached);
-}
-
-void LocalPool::MaintainOnce() {
-  std::vector<std::unique_ptr<PooledConnection>> retired;
-  {
-    std::lock_guard lock(mutex_);
-    const auto now = Clock::now();
-    const auto idle_limit =
-        std::chrono::duration_cast<Clock::duration>(Seconds(config_.idle_timeout));
-    // idle_ is ordered by last use (back = newest), so the oldest idle ones go first.
-    for (size_t i = 0; i < idle_.size();) {
-      auto& entry = idle_[i];
-      bool expired = now >= entry->retire_at;
-      bool surplus = config_.idle_timeout > 0 && size_ > config_.min_connections &&
-                     now - entry->last_used >= idle_limit;
-      if (expired || surplus) {
-        retired.push_back(std::move(entry));
-        idle_.erase(idle_.begin() + static_cast<long>(i));
-        --size_;
-    ++closed_total_;
-      } else {
-        ++i;
-      }
-    }
-  }
-  retired.clear();
-  FillToMin();
-}
-
-PoolStatus LocalPool::StatusLocked() const {
-  PoolStatus s;
-  s.pool_id = id_;
-  s.db_type = config_.connection.db_type;
-  s.size = size_;
-  s.idle = static_cast<int>(idle_.size());
-  s.in_use = size_ - s.idle;
-  s.waiting = static_cast<int>(waiters_.size());
-  s.pending = pending_;
-  s.min_connections = config_.min_connections;
-  s.max_connections = config_.max_connections;
-  s.closed = closed();
-  s.connections_opened = opened_total_;
-  s.connections_closed = closed_total_;
-  return s;
-}
-
-PoolStatus LocalPool::Status() const {
-  std::lock_guard lock(mutex_);
-  return StatusLocked();
-}
-
-asio::awaitable<void> LocalPool::Close(double timeout) {
-  std::vector<std::unique_ptr<PooledConnection>> idle;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_.exchange(true)) co_return;
-    idle.swap(idle_);
-    size_ -= static_cast<int>(idle.size());
-    closed_total_ += static_cast<int64_t>(idle.size());
-    for (auto& waiter : waiters_) {
-      waiter->woken = true;
-      waiter->signal.try_send(asio::error_code{}, 0);
-    }
-    waiters_.clear();
-  }
-  idle.clear();
-  // Drain: borrowed connections are closed as they come back.
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(Seconds(timeout));
-  asio::steady_timer timer(runtime_.executor());
-  while (Clock::now() < deadline) {
-    {
-      std::lock_guard lock(mutex_);
-      if (size_ <= 0 && pending_ <= 0) break;
-    }
-    timer.expires_after(std::chrono::milliseconds(10));
-    co_await timer.async_wait(asio::use_awaitable);
-  }
+bool LocalPool::HasUnservedWaitersLocked() const {
+  return std::any_of(waiters_.begin(), waiters_.end(),
+                     [](const auto& w) { return !w->woken && !w->handed; });
 }
 
 }  // namespace dbpool

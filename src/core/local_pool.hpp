@@ -1,6 +1,8 @@
 // LocalPool: one database's connections. Min/max sizing, FIFO waiters with acquire_timeout,
-// idle_timeout and max_lifetime (with jitter) enforced by a maintenance loop. The only lock
-// is this pool's own mutex, held for a few pointer moves, never across I/O.
+// idle_timeout and max_lifetime (with jitter), check on borrow, reset on return, and a
+// HealthMonitor (pool_health.cpp: keepalive, health checks, leak detection, reconnect with
+// backoff, auto-scaling). The only lock is this pool's own mutex, held for a few pointer
+// moves, never across I/O. No SQL here: drivers give Ping/ResetSession/IsBroken.
 #pragma once
 
 #include <asio.hpp>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "dbpool/config.hpp"
@@ -21,13 +24,21 @@
 namespace dbpool {
 
 using Clock = std::chrono::steady_clock;
+class CircuitBreaker;
 
 /// A connection owned by the pool, with the times the pool manages it by.
 struct PooledConnection {
   std::unique_ptr<Connection> connection;
   Clock::time_point created_at;
-  Clock::time_point retire_at;  ///< created_at + max_lifetime minus jitter
-  Clock::time_point last_used;
+  Clock::time_point retire_at;     ///< created_at + max_lifetime minus jitter
+  Clock::time_point last_used;     ///< last returned by a borrower (drives idle_timeout)
+  Clock::time_point last_checked;  ///< last successful ping (keepalive, health check)
+  // While borrowed (leak detection, termination at close):
+  Clock::time_point acquired_at;
+  std::string acquire_site;
+  std::weak_ptr<CancelToken> borrower;
+  bool leak_reported = false;
+  bool discard = false;  ///< set by Lease::Invalidate: closed on return, never reused
 };
 
 class LocalPool;
@@ -46,6 +57,10 @@ class Lease {
   explicit operator bool() const { return entry_ != nullptr; }
   /// Returns the connection now (idempotent).
   void Release();
+  /// Marks the connection unusable (its state is unknown): it is closed on return.
+  void Invalidate() {
+    if (entry_) entry_->discard = true;
+  }
 
  private:
   std::shared_ptr<LocalPool> pool_;
@@ -61,23 +76,33 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   const std::string& id() const { return id_; }
   const PoolConfig& config() const { return config_; }
   Runtime& runtime() { return runtime_; }
+  /// The pool's circuit breaker, or nullptr when none is configured.
+  CircuitBreaker* breaker() const { return breaker_.get(); }
 
-  /// Opens min_connections and starts maintenance; throws the first connection error so
-  /// a wrong URL or password is reported when the pool is created.
+  /// Opens min_connections and starts the HealthMonitor. With fail_fast the first
+  /// connection error is thrown (a wrong URL or password is reported at creation); without
+  /// it only errors that retrying cannot fix (credentials, database name) are, and an
+  /// unreachable server is retried in the background with backoff.
   asio::awaitable<void> Open();
 
-  /// Borrows a connection: an idle one, a new one while below max, else waits in FIFO
-  /// order until one is returned, `cancel` fires (kCancelled) or acquire_timeout passes
-  /// (kPoolTimeout naming the counts).
+  /// Borrows a connection: an idle one (checked first per check_on_borrow), a new one
+  /// while below max, else waits in FIFO order until one is returned, `cancel` fires
+  /// (kCancelled) or acquire_timeout passes (kPoolTimeout naming the counts and, while the
+  /// server is unreachable, the last connection error).
   asio::awaitable<Lease> Acquire(CancelTokenPtr cancel);
 
   PoolStatus Status() const;
 
   /// Stops lending, wakes waiters with PoolClosedError, closes idle connections and waits
-  /// up to `timeout` seconds for borrowed ones to come back (they are closed on return).
+  /// up to `timeout` seconds for borrowed ones to come back (drain); then cancels the
+  /// calls still holding one (terminate) and waits a moment for them.
   asio::awaitable<void> Close(double timeout);
 
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+
+  /// True for connection errors that waiting can fix (server down, restarting,
+  /// unreachable); false for credentials, unknown database, configuration.
+  static bool IsTransientConnectError(const DbError& error);
 
  private:
   friend class Lease;
@@ -87,34 +112,73 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
 
   asio::awaitable<std::unique_ptr<PooledConnection>> OpenConnection();
   /// Opens a connection for a slot already counted in pending_: on success the slot moves
-  /// to size_, on failure it is released and a waiter is woken to use it.
+  /// to size_, on failure it is released and the failure recorded (see RecordConnectFailure).
   asio::awaitable<std::unique_ptr<PooledConnection>> OpenReserved();
-  /// Called by Lease: resets (rollback) if needed, then hands over to a waiter or idles.
+  /// Pings `entry` within validation_timeout; false (and the connection is unusable) if not.
+  asio::awaitable<bool> Validate(PooledConnection& entry);
+  /// Runs `op` within validation_timeout; false if it failed or took too long.
+  asio::awaitable<bool> Bounded(asio::awaitable<void> op);
+  // Spawned coroutines take `self` as a parameter: it is copied into the frame at the call,
+  // so the pool outlives them even if the caller's last reference goes right after.
+  static asio::awaitable<void> ResetAndReturn(std::shared_ptr<LocalPool> self,
+                                              std::unique_ptr<PooledConnection> entry);
+  static asio::awaitable<void> CheckAndReturn(std::shared_ptr<LocalPool> self,
+                                              std::unique_ptr<PooledConnection> entry);
+  /// Records the borrower and makes the lease.
+  Lease Lend(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel);
+  /// Called by Lease: resets if needed, then hands over to a waiter or idles.
   void Return(std::unique_ptr<PooledConnection> entry);
-  void ReturnClean(std::unique_ptr<PooledConnection> entry);
-  /// Drops a connection that must not be reused and lets a waiter open a replacement.
+  /// Hands `entry` to the first waiter or idles it; `used` updates last_used.
+  void ReturnClean(std::unique_ptr<PooledConnection> entry, bool used = true);
+  /// Drops a connection that must not be reused and lets a replacement be opened.
   void Discard(std::unique_ptr<PooledConnection> entry);
   /// Wakes the first waiter without a connection: it retries (a slot became free).
   void WakeOneLocked();
-  void StartMaintenance();
-  void MaintainOnce();
-  void FillToMin();
+  bool HasUnservedWaitersLocked() const;
+  /// Wakes every waiter (they see the pool closed) and empties the queue.
+  void WakeAllWaitersLocked();
   PoolStatus StatusLocked() const;
   [[noreturn]] void ThrowTimeout(double waited, const PoolStatus& status) const;
+
+  // HealthMonitor (pool_health.cpp).
+  void StartMaintenance();
+  void MaintainOnce();
+  void RecordConnectSuccessLocked();
+  void RecordConnectFailureLocked(const DbError& error);
+  /// Starts the reconnect loop unless it runs: it opens connections (one at a time, with
+  /// exponential backoff after failures) while the pool is below min or callers wait.
+  void EnsureConnectorLocked();
+  static asio::awaitable<void> ConnectorLoop(std::shared_ptr<LocalPool> self);
+  double BackoffSeconds(int failures) const;
+  void CheckIdle(std::vector<std::unique_ptr<PooledConnection>> entries);
+  void ReportLeaksLocked(Clock::time_point now);
+  /// Sends a warning (logger "db_pool") from the event loop, outside every lock.
+  void WarnLater(std::string message);
 
   const std::string id_;
   const PoolConfig config_;
   const std::shared_ptr<Driver> driver_;
   Runtime& runtime_;
+  const std::unique_ptr<CircuitBreaker> breaker_;
   std::atomic<bool> closed_{false};
 
   mutable std::mutex mutex_;  // guards everything below
   std::vector<std::unique_ptr<PooledConnection>> idle_;  // back = most recently used
   std::deque<std::shared_ptr<Waiter>> waiters_;           // FIFO
+  std::unordered_set<PooledConnection*> borrowed_;       // owned by their leases
   int size_ = 0;     // open connections (idle + in use)
   int pending_ = 0;  // connections being opened
   int64_t opened_total_ = 0;
   int64_t closed_total_ = 0;
+  int64_t connect_attempts_ = 0;
+  int64_t leaks_reported_ = 0;
+  // Health: connect failures in a row (0 = the last attempt worked), what failed last.
+  int connect_failures_ = 0;
+  std::string last_error_;
+  std::string health_ = "unknown";
+  bool connector_running_ = false;
+  Clock::time_point last_health_check_{};
+  bool health_checked_ = false;
 };
 
 }  // namespace dbpool

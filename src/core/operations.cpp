@@ -1,87 +1,96 @@
 // Pool operations: borrow, run, give back; the pool id is added to every error.
 #include "core/operations.hpp"
 
+#include "core/resilience/guarded_call.hpp"
+
 namespace dbpool {
-namespace {
 
-// Runs `body` with a borrowed connection and tags errors with the pool id.
-template <typename Body>
-auto WithConnection(std::shared_ptr<LocalPool> pool, CancelTokenPtr cancel, Body body)
-    -> asio::awaitable<typename decltype(body(std::declval<Connection&>()))::value_type> {
-  try {
-    Lease lease = co_await pool->Acquire(cancel);
-    co_return co_await body(*lease);
-  } catch (const DbError& e) {
-    if (!e.pool_id().empty()) throw;
-    throw e.WithPool(pool->id());
-  }
-}
-
-}  // namespace
+// Each call goes through GuardedCall (core/resilience): breaker, query_timeout, retries.
+// Bodies copy their SQL and parameters because a retry runs them again.
 
 asio::awaitable<QueryResult> RunQuery(std::shared_ptr<LocalPool> pool, std::string sql,
                                       Params params, CancelTokenPtr cancel) {
-  co_return co_await WithConnection(pool, cancel, [&](Connection& conn) {
-    return conn.Query(std::move(sql), std::move(params), cancel);
-  });
+  co_return co_await GuardedCall(pool, cancel, {CallKind::kRead, false},
+                                 [&](Connection& conn, CallProgress&) {
+                                   return conn.Query(sql, params, cancel);
+                                 });
 }
 
 asio::awaitable<int64_t> RunExecute(std::shared_ptr<LocalPool> pool, std::string sql,
-                                    Params params, CancelTokenPtr cancel) {
-  co_return co_await WithConnection(pool, cancel, [&](Connection& conn) {
-    return conn.Execute(std::move(sql), std::move(params), cancel);
-  });
+                                    Params params, CancelTokenPtr cancel, bool idempotent) {
+  co_return co_await GuardedCall(pool, cancel, {CallKind::kWrite, idempotent},
+                                 [&](Connection& conn, CallProgress&) {
+                                   return conn.Execute(sql, params, cancel);
+                                 });
 }
 
 asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> pool,
                                                    std::vector<Statement> statements,
-                                                   CancelTokenPtr cancel) {
-  co_return co_await WithConnection(pool, cancel, [&](Connection& conn) {
-    return conn.QueryBatch(std::move(statements), cancel);
-  });
+                                                   CancelTokenPtr cancel, bool idempotent) {
+  co_return co_await GuardedCall(pool, cancel, {CallKind::kBatch, idempotent},
+                                 [&](Connection& conn, CallProgress&) {
+                                   return conn.QueryBatch(statements, cancel);
+                                 });
 }
 
 asio::awaitable<int64_t> RunBulkInsert(std::shared_ptr<LocalPool> pool, std::string target,
                                        std::shared_ptr<arrow::ImportedTable> table,
                                        BulkInsertOptions options, CancelTokenPtr cancel) {
   const std::string db_type = pool->config().connection.db_type;
-  co_return co_await WithConnection(pool, cancel, [&](Connection& conn) -> asio::awaitable<int64_t> {
-    if (!conn.SupportsBulkInsert()) {
-      throw DbError(ErrorKind::kConfig, "bulk_insert: not supported by " + db_type);
-    }
-    co_return co_await conn.BulkInsert(std::move(target), std::move(table), std::move(options),
-                                       cancel);
-  });
+  // Several write requests: once one may have been sent, a lost connection is an unknown
+  // outcome (kBatch), never silently retried.
+  co_return co_await GuardedCall(
+      pool, cancel, {CallKind::kBatch, false},
+      [&](Connection& conn, CallProgress&) -> asio::awaitable<int64_t> {
+        if (!conn.SupportsBulkInsert()) {
+          throw DbError(ErrorKind::kConfig, "bulk_insert: not supported by " + db_type);
+        }
+        co_return co_await conn.BulkInsert(target, table, options, cancel);
+      });
 }
+
+namespace {
+
+// One attempt of RunTransaction; `progress.commit_sent` tells the retry policy whether
+// the outcome is still unknown when the connection is lost.
+asio::awaitable<std::vector<int64_t>> TransactionAttempt(Connection& conn,
+                                                         const std::vector<std::string>& sqls,
+                                                         CancelTokenPtr cancel,
+                                                         CallProgress& progress) {
+  std::vector<int64_t> counts;
+  co_await conn.Begin();
+  std::exception_ptr failure;
+  try {
+    for (const auto& sql : sqls) counts.push_back(co_await conn.Execute(sql, {}, cancel));
+    progress.commit_sent = true;
+    co_await conn.Commit();
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    // Roll back here rather than leaving it to the pool's reset so the caller's error
+    // comes after the transaction is really gone; a failed rollback breaks the
+    // connection, which the pool then discards.
+    if (!conn.IsBroken() && conn.InTransaction()) {
+      try {
+        co_await conn.Rollback();
+      } catch (...) {
+      }
+    }
+    std::rethrow_exception(failure);
+  }
+  co_return counts;
+}
+
+}  // namespace
 
 asio::awaitable<std::vector<int64_t>> RunTransaction(std::shared_ptr<LocalPool> pool,
                                                      std::vector<std::string> sqls,
-                                                     CancelTokenPtr cancel) {
-  co_return co_await WithConnection(
-      pool, cancel, [&](Connection& conn) -> asio::awaitable<std::vector<int64_t>> {
-        std::vector<int64_t> counts;
-        co_await conn.Begin();
-        std::exception_ptr failure;
-        try {
-          for (auto& sql : sqls) counts.push_back(co_await conn.Execute(std::move(sql), {}, cancel));
-          co_await conn.Commit();
-        } catch (...) {
-          failure = std::current_exception();
-        }
-        if (failure) {
-          // Roll back here rather than leaving it to the pool's reset so the caller's error
-          // comes after the transaction is really gone; a failed rollback breaks the
-          // connection, which the pool then discards.
-          if (!conn.IsBroken() && conn.InTransaction()) {
-            try {
-              co_await conn.Rollback();
-            } catch (...) {
-            }
-          }
-          std::rethrow_exception(failure);
-        }
-        co_return counts;
-      });
+                                                     CancelTokenPtr cancel, bool idempotent) {
+  co_return co_await GuardedCall(pool, cancel, {CallKind::kTransaction, idempotent},
+                                 [&](Connection& conn, CallProgress& progress) {
+                                   return TransactionAttempt(conn, sqls, cancel, progress);
+                                 });
 }
 
 class TransactionSession::BusyGuard {
@@ -135,10 +144,13 @@ asio::awaitable<int64_t> TransactionSession::Execute(std::string sql, Params par
 asio::awaitable<void> TransactionSession::Commit() {
   BusyGuard guard(*this);
   Lease lease = std::move(lease_);  // returned to the pool whatever happens
+  CallProgress progress{!lease->IsBroken(), !lease->IsBroken()};
   try {
     co_await lease->Commit();
   } catch (const DbError& e) {
-    throw e.WithPool(pool_->id());
+    // Lost after COMMIT went out: the caller must not assume either outcome.
+    auto unknown = UnknownOutcome(e, CallKind::kTransaction, progress, false);
+    throw (unknown ? *unknown : e).WithPool(pool_->id());
   }
 }
 

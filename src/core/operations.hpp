@@ -16,14 +16,16 @@ namespace dbpool {
 asio::awaitable<QueryResult> RunQuery(std::shared_ptr<LocalPool> pool, std::string sql,
                                       Params params, CancelTokenPtr cancel);
 
+/// `idempotent`: the caller says running it twice is harmless, so the retry policy may
+/// repeat it after a lost connection (else that raises kUnknownOutcome).
 asio::awaitable<int64_t> RunExecute(std::shared_ptr<LocalPool> pool, std::string sql,
-                                    Params params, CancelTokenPtr cancel);
+                                    Params params, CancelTokenPtr cancel, bool idempotent = false);
 
 /// Runs the statements in order on one connection (no transaction; pipelined where the
 /// driver can); one result each.
 asio::awaitable<std::vector<QueryResult>> RunBatch(std::shared_ptr<LocalPool> pool,
                                                    std::vector<Statement> statements,
-                                                   CancelTokenPtr cancel);
+                                                   CancelTokenPtr cancel, bool idempotent = false);
 
 /// Writes `table` into `target` on one connection (Connection::BulkInsert); a driver
 /// without it gives ConfigError naming the db_type.
@@ -32,9 +34,11 @@ asio::awaitable<int64_t> RunBulkInsert(std::shared_ptr<LocalPool> pool, std::str
                                        BulkInsertOptions options, CancelTokenPtr cancel);
 
 /// Runs the statements in one transaction: all commit, or none (rolled back on error).
+/// The retry policy re-runs the whole transaction on 40001/40P01 or a connection lost
+/// before COMMIT; a connection lost after COMMIT was sent raises kUnknownOutcome.
 asio::awaitable<std::vector<int64_t>> RunTransaction(std::shared_ptr<LocalPool> pool,
                                                      std::vector<std::string> sqls,
-                                                     CancelTokenPtr cancel);
+                                                     CancelTokenPtr cancel, bool idempotent = false);
 
 /// An explicit transaction holding one connection until Commit or Rollback.
 class TransactionSession {

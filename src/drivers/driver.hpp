@@ -107,6 +107,14 @@ class Connection {
   /// A cheap round trip proving the connection works; throws kConnection if not.
   virtual asio::awaitable<void> Ping() = 0;
 
+  /// Returns the session to the state of a new connection (the pool's reset_session):
+  /// rolls back an open transaction and drops session settings, temporary tables and
+  /// prepared statements where the database can. The default only rolls back. Throws
+  /// (and the pool discards the connection) if the reset failed.
+  virtual asio::awaitable<void> ResetSession() {
+    if (InTransaction()) co_await Rollback();
+  }
+
   /// True once the connection can no longer be used (socket closed, protocol desync).
   virtual bool IsBroken() const = 0;
   /// True while a transaction is open (also after an error inside it).

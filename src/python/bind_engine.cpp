@@ -7,7 +7,9 @@
 #include <nanobind/stl/vector.h>
 
 #include <atomic>
+#include <utility>
 
+#include "common/diagnostics.hpp"
 #include "core/local_pool.hpp"
 #include "python/bindings.hpp"
 #include "python/convert.hpp"
@@ -16,6 +18,10 @@ namespace dbpool::python {
 namespace {
 
 std::atomic<uint64_t> next_operation_id{1};
+
+// The caller's site for the next operation started on this thread (set by the Python
+// layer just before it, only while some pool has leak detection on).
+thread_local std::string next_call_site;
 
 template <typename T>
 struct Delivery {
@@ -47,24 +53,9 @@ PoolConfig ToConfig(const std::map<std::string, std::string>& values,
                     const std::optional<std::string>& env_prefix) {
   if (!env_prefix) return PoolConfig::FromMap(values);
   // Environment first, explicit values on top.
-  PoolConfig base = PoolConfig::FromEnv(*env_prefix);
-  std::map<std::string, std::string> merged;
-  auto put = [&](const char* key, std::string v) { merged.emplace(key, std::move(v)); };
+  PoolConfig::FromEnv(*env_prefix);  // fails naming the variables when none is set
+  std::map<std::string, std::string> merged = PoolConfig::EnvValues(*env_prefix);
   for (const auto& [k, v] : values) merged[k] = v;
-  const auto& c = base.connection;
-  put("db_type", c.db_type);
-  if (!c.host.empty()) put("host", c.host);
-  if (c.port) put("port", std::to_string(c.port));
-  if (!c.database.empty()) put("database", c.database);
-  if (!c.username.empty()) put("username", c.username);
-  if (!c.password.empty()) put("password", c.password);
-  put("connect_timeout", std::to_string(c.connect_timeout));
-  put("min_connections", std::to_string(base.min_connections));
-  put("max_connections", std::to_string(base.max_connections));
-  put("acquire_timeout", std::to_string(base.acquire_timeout));
-  put("idle_timeout", std::to_string(base.idle_timeout));
-  put("max_lifetime", std::to_string(base.max_lifetime));
-  for (const auto& [k, v] : c.options) merged.emplace(k, v);
   return PoolConfig::FromMap(merged);
 }
 
@@ -83,6 +74,13 @@ nb::dict StatusDict(const PoolStatus& s, const std::string& redacted_url) {
   d["closed"] = s.closed;
   d["connections_opened"] = s.connections_opened;
   d["connections_closed"] = s.connections_closed;
+  d["health"] = s.health;
+  d["consecutive_failures"] = s.consecutive_failures;
+  d["last_error"] = s.last_error;
+  d["seconds_since_check"] = s.seconds_since_check;
+  d["connect_attempts"] = s.connect_attempts;
+  d["leaks_reported"] = s.leaks_reported;
+  d["circuit_breaker"] = s.circuit_breaker;
   return d;
 }
 
@@ -131,6 +129,7 @@ std::shared_ptr<arrow::ImportedTable> ImportTable(nb::handle frame) {
 template <typename T>
 Operation Start(std::shared_ptr<Notifier> notifier, CancelTokenPtr token, asio::awaitable<T> work) {
   uint64_t id = next_operation_id.fetch_add(1, std::memory_order_relaxed);
+  if (!next_call_site.empty()) token->site = std::exchange(next_call_site, {});
   {
     nb::gil_scoped_release release;
     asio::co_spawn(Runtime::Global().executor(), std::move(work),
@@ -142,6 +141,25 @@ Operation Start(std::shared_ptr<Notifier> notifier, CancelTokenPtr token, asio::
 void Operation::Cancel() {
   nb::gil_scoped_release release;
   token_->Cancel();
+}
+
+void BindDiagnostics(nb::module_& m) {
+  m.def("set_call_site", [](std::string site) { next_call_site = std::move(site); },
+        "Names the caller's site (file:line in function) for the next operation started on "
+        "this thread; leak reports show it.");
+  // Engine warnings go to logging.getLogger("db_pool"). The sink takes the GIL on an
+  // engine thread (never while holding a pool lock: pools post their warnings) and is
+  // removed by shutdown(), before the interpreter goes away.
+  SetWarningSink([](const std::string& pool_id, const std::string& message) {
+    if (!Py_IsInitialized()) return;
+    nb::gil_scoped_acquire gil;
+    try {
+      nb::module_::import_("logging").attr("getLogger")("db_pool").attr("warning")(
+          "pool '%s': %s", pool_id, message);
+    } catch (nb::python_error& error) {
+      error.discard_as_unraisable("db_pool warning sink");
+    }
+  });
 }
 
 void BindCompletion(nb::module_& m) {
@@ -265,25 +283,30 @@ void BindEngine(nb::module_& m) {
            nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none())
       .def("execute",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id,
-              std::string sql, nb::handle params) {
+              std::string sql, nb::handle params, bool idempotent) {
              auto pool = e.manager().Get(pool_id);
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
-             return Start(n, token, RunExecute(std::move(pool), std::move(sql), std::move(p), token));
+             return Start(n, token, RunExecute(std::move(pool), std::move(sql), std::move(p), token, idempotent));
            },
-           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none())
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sql"), nb::arg("params").none(),
+           nb::arg("idempotent") = false)
       .def("execute_batch",
-           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls,
+              bool idempotent) {
              auto pool = e.manager().Get(pool_id);
              auto token = std::make_shared<CancelToken>();
-             return Start(n, token, RunBatch(std::move(pool), ToStatements(sqls), token));
-           })
+             return Start(n, token, RunBatch(std::move(pool), ToStatements(sqls), token, idempotent));
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sqls"), nb::arg("idempotent") = false)
       .def("execute_transaction",
-           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls) {
+           [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls,
+              bool idempotent) {
              auto pool = e.manager().Get(pool_id);
              auto token = std::make_shared<CancelToken>();
-             return Start(n, token, RunTransaction(std::move(pool), ToStrings(sqls), token));
-           })
+             return Start(n, token, RunTransaction(std::move(pool), ToStrings(sqls), token, idempotent));
+           },
+           nb::arg("notifier"), nb::arg("pool_id"), nb::arg("sqls"), nb::arg("idempotent") = false)
       .def("stream",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, std::string sql,
               nb::handle params, int64_t batch_rows) {

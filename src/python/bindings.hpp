@@ -93,5 +93,7 @@ Operation Start(std::shared_ptr<Notifier> notifier, CancelTokenPtr token, asio::
 void BindCompletion(nb::module_& m);
 void BindResult(nb::module_& m);
 void BindEngine(nb::module_& m);
+/// set_call_site and the warning sink that forwards engine warnings to logging.
+void BindDiagnostics(nb::module_& m);
 
 }  // namespace dbpool::python

@@ -6,11 +6,16 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 
 namespace dbpool {
 
 class CancelToken {
  public:
+  /// Where the caller started the operation ("app.py:42 in handler" for Python callers),
+  /// for leak reports; set before the operation starts, read-only afterwards.
+  std::string site;
+
   bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
   /// Marks the operation cancelled and runs the installed handler, if any (once).

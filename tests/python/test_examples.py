@@ -46,3 +46,14 @@ def test_influxdb_usage(influx_url):
     assert "wrote 6 points" in out
     assert "web-2" in out
     assert out.count("batch of") == 2
+
+
+def test_resilience_example_on_postgresql(pg_url):
+    proc = subprocess.run(
+        [sys.executable, str(EXAMPLES / "resilience.py"), pg_url], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "time zone from init_sql: UTC" in proc.stdout
+    assert "health=healthy breaker=closed leaks_reported=1" in proc.stdout
+    assert "possible connection leak" in proc.stderr and "resilience.py:" in proc.stderr
+    assert "dbpool_secret" not in proc.stdout + proc.stderr

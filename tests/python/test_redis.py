@@ -14,7 +14,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from db_pool import ConfigError, ConnectionError, DataConversionError, QueryError
+from db_pool import (
+    ConfigError,
+    ConnectionError,
+    DataConversionError,
+    DatabasePool,
+    PoolTimeoutError,
+    QueryError,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -230,14 +237,19 @@ def _services(*args: str) -> None:
 
 
 async def test_server_down_gives_connection_error_then_recovers(pool, redis_url):
-    await pool.create_pool("down", url=redis_url, min_connections=1, max_connections=2, connect_timeout=2)
+    await pool.create_pool("down", url=redis_url, min_connections=1, max_connections=2, connect_timeout=2,
+                           acquire_timeout=2)
     assert (await pool.query("down", "PING"))["value"][0] == "PONG"
     await asyncio.to_thread(_services, "stop", "redis")
     try:
-        with pytest.raises(ConnectionError):
+        # The pooled connection fails, or (while the health check is pinging it) the call
+        # waits acquire_timeout for a new one, which is refused.
+        with pytest.raises((ConnectionError, PoolTimeoutError)):
             await pool.query("down", "PING")
-        with pytest.raises(ConnectionError):
-            await pool.query("down", "PING")  # a fresh connection is refused too
+        # A fresh connection is refused too: the call waits acquire_timeout for the server to
+        # come back, then names the refused connection.
+        with pytest.raises(PoolTimeoutError, match="Connection refused"):
+            await pool.query("down", "PING")
     finally:
         await asyncio.to_thread(_services, "start", "redis")
     deadline = time.monotonic() + 15
@@ -245,7 +257,7 @@ async def test_server_down_gives_connection_error_then_recovers(pool, redis_url)
         try:
             assert (await pool.query("down", "PING"))["value"][0] == "PONG"
             break
-        except ConnectionError:
+        except (ConnectionError, PoolTimeoutError):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.2)

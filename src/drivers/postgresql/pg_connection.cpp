@@ -894,6 +894,13 @@ asio::awaitable<void> PgConnection::Commit() {
 
 asio::awaitable<void> PgConnection::Rollback() { co_await RunSimple("ROLLBACK"); }
 
+asio::awaitable<void> PgConnection::ResetSession() {
+  if (InTransaction()) co_await RunSimple("ROLLBACK");
+  co_await RunSimple("DISCARD ALL");  // settings, temp tables, prepared statements, locks
+  statements_.Clear();
+  pending_deallocate_.clear();
+}
+
 asio::awaitable<void> PgConnection::Ping() {
   std::string failure;
   std::string sqlstate;

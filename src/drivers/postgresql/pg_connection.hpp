@@ -80,6 +80,8 @@ class PgConnection final : public Connection {
   asio::awaitable<void> Commit() override;
   asio::awaitable<void> Rollback() override;
   asio::awaitable<void> Ping() override;
+  /// ROLLBACK if needed, then DISCARD ALL; the statement cache starts empty again.
+  asio::awaitable<void> ResetSession() override;
 
   bool IsBroken() const override;
   bool InTransaction() const override;

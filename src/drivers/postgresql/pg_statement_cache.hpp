@@ -56,6 +56,11 @@ class StatementCache {
   /// Forgets `key` (its statement failed or is gone); appends its name to `evicted` when
   /// the statement may still exist on the server and should be deallocated.
   void Erase(const std::string& key, std::vector<std::string>* evicted);
+  /// Forgets every entry (the server dropped them all: DISCARD ALL).
+  void Clear() {
+    index_.clear();
+    lru_.clear();
+  }
 
  private:
   using List = std::list<std::pair<std::string, Entry>>;  // front = most recently used
