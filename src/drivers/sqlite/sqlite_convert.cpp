@@ -148,7 +148,6 @@ bool IntToDecimal(int64_t value, int32_t precision, int32_t scale, __int128* out
   if (precision < 0 || precision > kMaxPowerOfTen || scale < 0 || scale > kMaxPowerOfTen) {
     return false;
   }
-  const __int128 limit = kPowers.values[precision];
   const __int128 factor = kPowers.values[scale];
   const __int128 v = value;
   if (scale > precision) {
@@ -156,7 +155,7 @@ bool IntToDecimal(int64_t value, int32_t precision, int32_t scale, __int128* out
     *out = 0;
     return true;
   }
-  // |v| * factor < limit  <=>  |v| < limit / factor (exact: both are powers of ten).
+  // |v| * factor < 10^precision  <=>  |v| < 10^(precision - scale) (powers of ten: exact).
   const __int128 bound = kPowers.values[precision - scale];
   if (v >= bound || v <= -bound) return false;
   *out = v * factor;

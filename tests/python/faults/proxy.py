@@ -1,7 +1,8 @@
 """A loopback TCP proxy for fault injection: passes traffic, blackholes it (accepts and
 holds the bytes, forwards nothing: a stalled network) or resets every connection (RST).
 `on_client_data` may inspect client->server bytes and return "drop_after" to forward them
-and then cut the connection before the server's reply comes back."""
+and then cut the connection before the server's reply comes back. `reply_delay` holds
+each server->client chunk that long (a slow link: every round trip costs at least it)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class FaultProxy:
         self.accepted = 0
         self.accept_times: list[float] = []
         self.on_client_data: Callable[[bytes], str | None] | None = None
+        self.reply_delay = 0.0
         self._server: asyncio.AbstractServer | None = None
         self._pairs: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter | None]] = set()
 
@@ -83,6 +85,8 @@ class FaultProxy:
                     while self.mode == "blackhole":
                         await asyncio.sleep(0.05)  # hold the bytes: nothing moves
                     action = self.on_client_data(data) if inspect and self.on_client_data else None
+                    if not inspect and self.reply_delay:
+                        await asyncio.sleep(self.reply_delay)
                     if cut.is_set():
                         break
                     dst.write(data)
