@@ -280,13 +280,13 @@ TEST_F(MssqlConnectionTest, CancelWaitforWithinASecondAndReuseTheConnection) {
 
 TEST_F(MssqlConnectionTest, QueryTimeoutCancelsTheStatement) {
   ConnectionConfig config = config_;
-  config.options["query_timeout"] = "0.3";
+  config.options["statement_timeout"] = "0.3";
   auto conn = Connect(config);
   auto start = steady_clock::now();
   DbError e = Catch([&] { Execute(*conn, "WAITFOR DELAY '00:00:03'"); });
   EXPECT_EQ(e.kind(), ErrorKind::kQuery);
   EXPECT_EQ(e.sqlstate(), "HYT00");
-  EXPECT_NE(e.message().find("query_timeout"), std::string::npos);
+  EXPECT_NE(e.message().find("statement_timeout"), std::string::npos);
   EXPECT_LT(SecondsSince(start), 1.5);
   EXPECT_FALSE(conn->IsBroken());
   EXPECT_EQ(At<int32_t>(Column(Query(*conn, "SELECT 3 AS x"), 0), 0), 3);

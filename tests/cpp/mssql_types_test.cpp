@@ -107,12 +107,12 @@ TEST(MssqlParams, DeclarationsAndEmptyValues) {
 
 TEST(MssqlDriverOptions, Parsing) {
   ConnectionConfig config;
-  config.options = {{"encrypt", "true"}, {"query_timeout", "2.5"}, {"tds_version", "7.3"}};
+  config.options = {{"encrypt", "true"}, {"statement_timeout", "2.5"}, {"tds_version", "7.3"}};
   MssqlOptions options = MssqlDriver::ParseOptions(config);
   EXPECT_EQ(options.encrypt, "require");
-  EXPECT_DOUBLE_EQ(options.query_timeout, 2.5);
+  EXPECT_DOUBLE_EQ(options.statement_timeout, 2.5);
   EXPECT_EQ(options.tds_version, DBVERSION_73);
-  config.options = {{"query_timeout", "-1"}};
+  config.options = {{"statement_timeout", "-1"}};
   EXPECT_THROW(MssqlDriver::ParseOptions(config), DbError);
   config.options = {{"sslmode", "require"}};
   EXPECT_THROW(MssqlDriver::ParseOptions(config), DbError);

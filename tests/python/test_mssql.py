@@ -234,12 +234,12 @@ def _with_options(url: str, **options: str) -> str:
     return url + ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in options.items())
 
 
-async def test_query_timeout_from_the_url_cancels_and_keeps_the_connection(mssql_url):
+async def test_statement_timeout_from_the_url_cancels_and_keeps_the_connection(mssql_url):
     async with DatabasePool() as pool:
-        await pool.create_pool("qt", url=_with_options(mssql_url, query_timeout="0.3"), max_connections=1)
+        await pool.create_pool("qt", url=_with_options(mssql_url, statement_timeout="0.3"), max_connections=1)
         spid = (await pool.query("qt", "SELECT @@SPID AS spid"))["spid"][0]
         start = time.monotonic()
-        with pytest.raises(QueryError, match="query_timeout") as info:
+        with pytest.raises(QueryError, match="statement_timeout") as info:
             await pool.execute("qt", "WAITFOR DELAY '00:00:03'")
         assert time.monotonic() - start < 1.5
         assert info.value.sqlstate == "HYT00"

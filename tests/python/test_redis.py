@@ -18,11 +18,9 @@ from db_pool import (
     ConfigError,
     ConnectionError,
     DataConversionError,
-    DatabasePool,
     PoolTimeoutError,
     QueryError,
 )
-
 from faults.proxy import FaultProxy
 
 REPO = Path(__file__).resolve().parents[2]

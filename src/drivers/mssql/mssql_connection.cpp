@@ -193,8 +193,8 @@ QueryResult MssqlConnection::Exchange(const std::string& sql, const Params& para
       CancelTarget::Cancel(target_, next_operation_, runtime_.executor());
       CancelStatement();
       throw DbError(ErrorKind::kQuery,
-                    "query timeout expired after " + FormatSeconds(options_.query_timeout) +
-                        " s (query_timeout)",
+                    "query timeout expired after " + FormatSeconds(options_.statement_timeout) +
+                        " s (statement_timeout)",
                     "HYT00");
   }
   return ReadResults(want_rows);
@@ -202,10 +202,10 @@ QueryResult MssqlConnection::Exchange(const std::string& sql, const Params& para
 
 MssqlConnection::Wait MssqlConnection::WaitForResponse() {
   using Clock = std::chrono::steady_clock;
-  const bool timed = options_.query_timeout > 0;
+  const bool timed = options_.statement_timeout > 0;
   const Clock::time_point deadline =
       Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(timed ? options_.query_timeout : 0));
+                         std::chrono::duration<double>(timed ? options_.statement_timeout : 0));
   pollfd fds[2] = {{dbiordesc(dbproc_), POLLIN, 0}, {target_->event_fd, POLLIN, 0}};
   while (true) {
     if (target_->cancelled.load(std::memory_order_acquire)) return Wait::kCancelled;

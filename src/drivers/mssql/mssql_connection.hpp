@@ -21,7 +21,7 @@ namespace dbpool::mssql {
 /// Settings from ConnectionConfig.options, validated by the driver.
 struct MssqlOptions {
   std::string encrypt;             ///< FreeTDS "encryption": off, request, require, strict; "" = default
-  double query_timeout = 0;        ///< seconds to wait for a statement's first response; 0 = none
+  double statement_timeout = 0;    ///< seconds to wait for a statement's first response; 0 = none
   std::string application_name = "db-pool";
   int tds_version = DBVERSION_74;  ///< DBVERSION_7x for dbsetlversion
 };

@@ -246,14 +246,14 @@ MssqlOptions MssqlDriver::ParseOptions(const ConnectionConfig& config) {
         throw ConfigError(key + ": expected off, request, require or strict (or true/false), got '" +
                           value + "'");
       }
-    } else if (key == "query_timeout") {
+    } else if (key == "statement_timeout") {
       char* end = nullptr;
       double seconds = std::strtod(value.c_str(), &end);
       if (value.empty() || *end != '\0' || !std::isfinite(seconds) || seconds < 0) {
-        throw ConfigError("query_timeout: expected a non-negative number of seconds, got '" +
+        throw ConfigError("statement_timeout: expected a non-negative number of seconds, got '" +
                           value + "'");
       }
-      options.query_timeout = seconds;
+      options.statement_timeout = seconds;
     } else if (key == "application_name" || key == "app_name") {
       options.application_name = value;
     } else if (key == "tds_version") {
@@ -264,7 +264,7 @@ MssqlOptions MssqlDriver::ParseOptions(const ConnectionConfig& config) {
       else throw ConfigError("tds_version: expected 7.1, 7.2, 7.3 or 7.4, got '" + value + "'");
     } else {
       throw ConfigError("unknown SQL Server option '" + key +
-                        "' (supported: encrypt, query_timeout, application_name, tds_version)");
+                        "' (supported: encrypt, statement_timeout, application_name, tds_version)");
     }
   }
   return options;

@@ -12,7 +12,7 @@ namespace dbpool::mssql {
 
 /// db_type "mssql" (URL schemes mssql://, sqlserver://): mssql://user:pass@host:1433/db.
 /// Options: encrypt (off, request, require, strict; true/yes = require, false/no = off;
-/// default: FreeTDS's, which requests TLS when the server offers it), query_timeout
+/// default: FreeTDS's, which requests TLS when the server offers it), statement_timeout
 /// (seconds to wait for a statement's first response, 0 = none), application_name,
 /// tds_version (7.1 to 7.4, default 7.4). Any other option is a kConfig error.
 class MssqlDriver final : public Driver {
