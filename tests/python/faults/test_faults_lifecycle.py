@@ -5,6 +5,7 @@ check-on-borrow (test 4), max_lifetime rotation (test 5), config errors."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -173,7 +174,7 @@ async def test_max_lifetime_rotates_connections_gradually_and_never_in_use(dbp, 
     seen = set().union(*samples)
     assert len(seen) >= 5, "connections were not rotated"
     others = [s - {held} for s in samples]  # the connections free to be rotated
-    for before, after in zip(others, others[1:]):
+    for before, after in itertools.pairwise(others):
         if before and after:
             assert before & after, f"every connection was replaced at once: {before} -> {after}"
     assert all(held in s for s in samples)

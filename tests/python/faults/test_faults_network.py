@@ -5,6 +5,7 @@ throwaway PostgreSQL that the tests restart."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -41,9 +42,9 @@ async def test_unreachable_pool_is_created_then_fills_with_backoff(dbp, proxy):
     await asyncio.sleep(2.5)
     # Reconnect attempts: the gaps grow exponentially (x2, minus up to 20% jitter) up to the cap.
     times = list(proxy.accept_times)
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) >= 5, gaps
-    for prev, cur in zip(gaps[:4], gaps[1:5]):
+    for prev, cur in itertools.pairwise(gaps[:5]):
         assert cur >= 1.4 * prev, gaps
     assert max(gaps) <= 0.8 * 1.25, gaps
     # The server comes back: a caller gets a connection within 1 s.
