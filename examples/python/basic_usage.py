@@ -53,5 +53,5 @@ if __name__ == "__main__":
     if len(sys.argv) > 1:
         target = sys.argv[1]
     else:
-        target = f"sqlite:///{Path(tempfile.mkdtemp()) / 'example.db'}"
+        target = f"sqlite://{Path(tempfile.mkdtemp()) / 'example.db'}"  # sqlite:// + /abs/path
     asyncio.run(main(target))

@@ -346,7 +346,8 @@ void PoolConfig::Validate() const {
 
 std::string ConnectionConfig::Redacted() const {
   std::string out = db_type + "://";
-  if (db_type == "sqlite") return out + (database == ":memory:" ? ":memory:" : "/" + database);
+  // The path follows "sqlite://" as the parser reads it: sqlite:///abs/a.db, sqlite://rel/a.db.
+  if (db_type == "sqlite") return out + database;
   if (!username.empty()) {
     out += PercentEncode(username);
     if (!password.empty()) out += ":***";

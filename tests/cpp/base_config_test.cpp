@@ -62,6 +62,13 @@ TEST(ConfigTest, SqliteForms) {
   EXPECT_EQ(PoolConfig::FromUrl("sqlite::memory:").connection.database, ":memory:");
   EXPECT_EQ(PoolConfig::FromUrl("sqlite://:memory:").connection.database, ":memory:");
   EXPECT_EQ(PoolConfig::FromUrl("sqlite:///tmp/a.db").connection.database, "/tmp/a.db");
+  // The shown URL reads back as the same file (absolute, relative, memory).
+  for (const char* url : {"sqlite:///tmp/a.db", "sqlite://rel/a.db", "sqlite://:memory:"}) {
+    const std::string shown = PoolConfig::FromUrl(url).connection.Redacted();
+    EXPECT_EQ(shown, url);
+    EXPECT_EQ(PoolConfig::FromUrl(shown).connection.database,
+              PoolConfig::FromUrl(url).connection.database);
+  }
   EXPECT_EQ(PoolConfig::FromUrl("sqlite://data/a.db").connection.database, "data/a.db");
   auto c = PoolConfig::FromUrl("sqlite:///tmp/a.db?busy_timeout=100");
   EXPECT_EQ(c.connection.db_type, "sqlite");
