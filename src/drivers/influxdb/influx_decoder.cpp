@@ -1,6 +1,7 @@
 // ResultDecoder: InfluxDB /query MessagePack responses -> Arrow record batches.
 #include "drivers/influxdb/influx_decoder.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "arrow/utf8.hpp"
@@ -122,8 +123,11 @@ void ResultDecoder::DecodeSeries(MsgReader& reader) {
     }
   }
   size_t end = reader.offset();
+  // influxd encodes the tags map in Go's random map order: sort by key (as its JSON does)
+  // so the frame's columns do not change from one query to the next.
+  std::sort(tags.begin(), tags.end());
 
-  // Column order of the frame: time first, then the GROUP BY tags, then the rest.
+  // Column order of the frame: time first, then the GROUP BY tags by name, then the rest.
   std::vector<size_t> value_columns(names.size());
   std::vector<size_t> tag_columns(tags.size());
   for (size_t c = 0; c < names.size(); ++c) {
