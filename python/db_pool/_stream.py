@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from . import _bridge
+from ._frames import frame
 
 
 class ResultStream:
@@ -39,7 +40,7 @@ class ResultStream:
         if result is None:
             await self.aclose()
             raise StopAsyncIteration
-        return pl.DataFrame(result.use_string_views())
+        return frame(result)
 
     async def aclose(self) -> None:
         """Stops the stream (idempotent)."""

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from . import _bridge, _core
+from ._frames import frame
 from ._partition import partitioned_query
 from ._stream import ResultStream
 from .errors import ConfigError, PoolClosedError
@@ -115,13 +116,6 @@ def _batch_item(item: Any) -> tuple[str, Any]:
     return _statement(item)
 
 
-def _frame(result: Any) -> pl.DataFrame:
-    if result.rows_affected >= 0:
-        return pl.DataFrame({"rows_affected": [result.rows_affected]}, schema={"rows_affected": pl.Int64})
-    # Views: Polars' own string layout, so it takes the strings without building a copy.
-    return pl.DataFrame(result.use_string_views())
-
-
 class Transaction:
     """An open transaction on one borrowed connection (see DatabasePool.transaction)."""
 
@@ -129,7 +123,7 @@ class Transaction:
         self._core = core
 
     async def query(self, sql: str, params: Params = None) -> pl.DataFrame:
-        return _frame(await _bridge.run(self._core.query, *_statement(sql, params)))
+        return frame(await _bridge.run(self._core.query, *_statement(sql, params)))
 
     async def execute(self, sql: str, params: Params = None) -> int:
         return await _bridge.run(self._core.execute, *_statement(sql, params))
@@ -260,7 +254,7 @@ class DatabasePool:
         self._check_open()
         if partition_on is not None and partitions > 1:
             return await partitioned_query(self, pool_id, sql, params, partition_on, partitions)
-        return _frame(await _bridge.run(self._engine.query, pool_id, *_statement(sql, params)))
+        return frame(await _bridge.run(self._engine.query, pool_id, *_statement(sql, params)))
 
     def stream(
         self, pool_id: str, sql: str, params: Params = None, *, batch_rows: int = 65536
@@ -339,7 +333,7 @@ class DatabasePool:
             raise TypeError("sqls must be a list of statements, not a str")
         items = [_batch_item(item) for item in sqls]
         results = await _bridge.run(self._engine.execute_batch, pool_id, items, bool(idempotent))
-        return [_frame(r) for r in results]
+        return [frame(r) for r in results]
 
     async def execute_transaction(
         self, pool_id: str, sqls: Iterable[str], *, idempotent: bool = False
