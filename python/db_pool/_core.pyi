@@ -94,6 +94,9 @@ class Engine:
 
     def begin(self, arg0: Notifier, arg1: str, /) -> Operation: ...
 
+    def create_group(self, group_id: str, values: Mapping[str, str]) -> None:
+        """Registers a pool group over existing pools (no I/O; raises EngineError)."""
+
     def status(self, arg: str, /) -> dict: ...
 
     def list_pools(self) -> list[str]: ...
