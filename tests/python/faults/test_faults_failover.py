@@ -212,6 +212,24 @@ async def test_least_connections_avoids_the_busy_member(dbp, pair):
     assert _members(dbp.get_pool_status("lc"))["p"]["in_flight"] == 0
 
 
+async def test_group_ids_take_streams_and_transactions(dbp, pair):
+    await _pair_pools(dbp, pair)
+    await dbp.create_group("as", ActiveStandby(primary="p", backup="s"))
+    async with dbp.transaction("as") as tx:
+        assert await tx.execute("INSERT INTO t (v) VALUES (100)") == 1
+    frames = [df async for df in dbp.stream("as", "SELECT v FROM t WHERE v = 100", batch_rows=10)]
+    assert sum(df.height for df in frames) == 1
+    assert await dbp.execute_transaction("as", ["INSERT INTO t (v) VALUES (101)"]) == [1]
+    members = _members(dbp.get_pool_status("as"))
+    assert members["p"]["calls"] == 2 and members["s"]["calls"] == 0  # streams are not counted
+    assert "as" in dbp.list_pools()
+    with pytest.raises(ConfigError, match="member of group 'as'"):
+        await dbp.remove_pool("s")
+    await dbp.remove_pool("as")
+    assert "as" not in dbp.list_pools() and "s" in dbp.list_pools()
+    await dbp.remove_pool("s")
+
+
 # --- test 8: a replica taken down behind the proxy --------------------------------------
 
 async def test_replica_down_behind_proxy_is_banned_then_unbanned(dbp, pair):
