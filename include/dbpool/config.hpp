@@ -10,18 +10,30 @@
 
 namespace dbpool {
 
+/// One server address of a multi-host list.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;  ///< 0 = the database's default
+  bool operator==(const HostPort&) const = default;
+};
+
 /// Where and how to connect. `options` holds driver-specific settings (e.g. sslmode,
 /// application_name for PostgreSQL; busy_timeout, journal_mode for SQLite).
 struct ConnectionConfig {
   std::string db_type;  ///< "postgresql" or "sqlite" (aliases are normalised when parsing)
   std::string host;
   uint16_t port = 0;    ///< 0 = the database's default
+  /// Hosts after the first (`host`, `port`) of a multi-host list (PostgreSQL only: libpq
+  /// tries them in order, and target_session_attrs chooses among them). Empty for one host.
+  std::vector<HostPort> more_hosts;
   std::string database; ///< database name, or the file path / ":memory:" for SQLite
   std::string username;
   std::string password;
   double connect_timeout = 10.0;  ///< seconds
   std::map<std::string, std::string> options;
 
+  /// Every host in order: `host`/`port` first, then more_hosts.
+  std::vector<HostPort> Hosts() const;
   /// A URL form of this config with the password replaced by "***".
   std::string Redacted() const;
 };

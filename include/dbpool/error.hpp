@@ -21,6 +21,7 @@ enum class ErrorKind {
   kUnknownOutcome,  ///< UnknownOutcomeError: a write was sent, then the connection broke.
   kCircuitOpen,     ///< CircuitOpenError: the pool's circuit breaker rejects calls for now.
   kQueryTimeout,    ///< QueryTimeoutError: the call did not finish within query_timeout.
+  kReadOnlyMode,    ///< ReadOnlyModeError: a write while the primary of a read_only_mode group is down.
   kInternal,        ///< DbPoolError: anything else.
 };
 

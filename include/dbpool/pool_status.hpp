@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace dbpool {
 
@@ -33,6 +34,33 @@ struct PoolStatus {
 
   /// "size=3, idle=0, in_use=3, waiting=7, min=1, max=3"
   std::string Counts() const;
+};
+
+/// One member of a pool group, as get_pool_status shows it.
+struct MemberStatus {
+  std::string pool_id;
+  std::string role;      ///< "primary", "backup" or "member" (LoadBalanced)
+  std::string state;     ///< "up" or "banned"
+  std::string health;    ///< the member pool's own HealthMonitor state
+  int64_t calls = 0;     ///< calls routed to it (each attempt counts)
+  int64_t failures = 0;  ///< of those, failed because the member was unreachable
+  int64_t bans = 0;      ///< times it was banned
+  int in_flight = 0;     ///< calls running on it now
+  int weight = 1;
+  double seconds_banned = 0;  ///< since the current ban began (0 when up)
+};
+
+/// A pool group (Failover, ActiveStandby, LoadBalanced).
+struct GroupStatus {
+  std::string group_id;
+  std::string strategy;   ///< "failover", "active_standby", "load_balanced"
+  std::string algorithm;  ///< LoadBalanced's algorithm ("" otherwise)
+  /// "ok" (all members up), "degraded" (some banned; for read_only_mode the primary),
+  /// "down" (all banned: every member is tried).
+  std::string state;
+  bool read_only_mode = false;
+  double ban_time = 0;
+  std::vector<MemberStatus> members;
 };
 
 }  // namespace dbpool

@@ -11,10 +11,18 @@ from .errors import (
     PoolTimeoutError,
     QueryError,
     QueryTimeoutError,
+    ReadOnlyModeError,
     UnknownOutcomeError,
 )
 from .pool import DatabasePool, Transaction
-from .resilience import CircuitBreaker, RetryWithBackoff
+from .resilience import (
+    ActiveStandby,
+    CircuitBreaker,
+    Failover,
+    GracefulDegradation,
+    LoadBalanced,
+    RetryWithBackoff,
+)
 
 __version__ = "0.1.0"
 
@@ -32,6 +40,11 @@ __all__ = [
     "UnknownOutcomeError",
     "CircuitOpenError",
     "QueryTimeoutError",
+    "ReadOnlyModeError",
     "RetryWithBackoff",
     "CircuitBreaker",
+    "Failover",
+    "ActiveStandby",
+    "LoadBalanced",
+    "GracefulDegradation",
 ]

@@ -94,6 +94,11 @@ class Engine:
 
     def begin(self, arg0: Notifier, arg1: str, /) -> Operation: ...
 
+    def create_group(self, group_id: str, values: Mapping[str, str]) -> None:
+        """
+        Registers a pool group over existing pools (no I/O; raises EngineError).
+        """
+
     def status(self, arg: str, /) -> dict: ...
 
     def list_pools(self) -> list[str]: ...
@@ -101,10 +106,10 @@ class Engine:
 class EngineError(Exception):
     pass
 
-def shutdown() -> None:
-    """Stops the engine's threads (registered with atexit by db_pool)."""
-
 def set_call_site(arg: str, /) -> None:
     """
     Names the caller's site (file:line in function) for the next operation started on this thread; leak reports show it.
     """
+
+def shutdown() -> None:
+    """Stops the engine's threads (registered with atexit by db_pool)."""

@@ -63,6 +63,12 @@ class QueryTimeoutError(DbPoolError, TimeoutError):
     probe_timeout); its connection was dropped."""
 
 
+class ReadOnlyModeError(ConnectionError):
+    """A write to a pool group in read-only mode (GracefulDegradation(read_only_mode=True))
+    while its primary is down: refused at once, without touching a backup. Names the group
+    and the primary."""
+
+
 class PoolNotFoundError(DbPoolError, KeyError):
     """No pool with that id."""
 
@@ -83,6 +89,7 @@ _BY_KIND: dict[str, type[DbPoolError]] = {
         UnknownOutcomeError,
         CircuitOpenError,
         QueryTimeoutError,
+        ReadOnlyModeError,
     )
 }
 
@@ -116,4 +123,5 @@ __all__ = [
     "UnknownOutcomeError",
     "CircuitOpenError",
     "QueryTimeoutError",
+    "ReadOnlyModeError",
 ]

@@ -11,11 +11,12 @@ from typing import Any
 import polars as pl
 
 from . import _bridge, _core
+from ._cache import UNAVAILABLE, ResultCache
 from ._frames import frame
 from ._partition import partitioned_query
 from ._stream import ResultStream
 from .errors import ConfigError, PoolClosedError
-from .resilience import strategy_fields
+from .resilience import check_degradation, group_fields, strategy_fields
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
@@ -60,6 +61,8 @@ def _config_items(key: str, value: Any) -> list[tuple[str, str]]:
             if not isinstance(item, str):
                 raise ConfigError(f"init_sql: every statement must be a str, not {type(item).__name__}")
         return [(f"init_sql[{i}]", item) for i, item in enumerate(value)]
+    if key in ("host", "port") and isinstance(value, (list, tuple)):
+        return [(key, ",".join(str(item) for item in value))]  # PostgreSQL multi-host
     return [(key, _text(value))]
 
 
@@ -166,6 +169,7 @@ class DatabasePool:
     def __init__(self) -> None:
         self._engine = _core.Engine()
         self._closed = False
+        self._caches: dict[str, ResultCache] = {}  # GracefulDegradation(cache_fallback=True)
 
     async def __aenter__(self) -> DatabasePool:
         return self
@@ -186,6 +190,8 @@ class DatabasePool:
         env_prefix: str | None = None,
         retry: Any = None,
         circuit_breaker: Any = None,
+        failover: Any = None,
+        degradation: Any = None,
         **kwargs: Any,
     ) -> None:
         """Creates pool ``pool_id`` and opens its ``min_connections``.
@@ -204,11 +210,19 @@ class DatabasePool:
         connection), reset_session, fail_fast, reconnect_backoff_base/max, auto_scaling
         with scale_up_threshold/scale_down_threshold, query_timeout. Fallback strategies:
         ``retry=RetryWithBackoff(...)`` and ``circuit_breaker=CircuitBreaker(...)`` (or
-        dicts of their fields). See docs/configuration.md.
+        dicts of their fields). ``failover=Failover(backup_pools=[...])`` routes calls to
+        ``pool_id`` over it and its backups; ``degradation=GracefulDegradation(...)`` keeps
+        reads going while it is down. See docs/configuration.md.
         """
         self._check_open()
         if not isinstance(pool_id, str):
             raise ConfigError("pool_id: must be a str")
+        degradation = check_degradation(degradation)
+        group = None
+        if failover is not None:
+            group = group_fields(failover, pool_id, degradation)  # bad config: fail before I/O
+        elif degradation is not None and degradation.read_only_mode:
+            raise ConfigError("degradation.read_only_mode: needs backups (failover=Failover(...))")
         values: dict[str, str] = {}
         if url is not None:
             values["url"] = url
@@ -222,11 +236,37 @@ class DatabasePool:
         if leak is not None and leak not in ("0", "0.0"):
             _bridge.capture_sites = True  # leak warnings name the caller's line
         await _bridge.run(self._engine.create_pool, pool_id, values, env_prefix)
+        if group is not None:
+            try:
+                _bridge.start(self._engine.create_group, pool_id, group)
+            except BaseException:
+                await _bridge.run(self._engine.remove_pool, pool_id, 0.0)
+                raise
+        self._set_cache(pool_id, degradation)
+
+    async def create_group(self, group_id: str, strategy: Any, *, degradation: Any = None) -> None:
+        """Creates pool group ``group_id`` over pools created before: ``ActiveStandby(primary,
+        backup, switch_threshold)`` or ``LoadBalanced(pools, algorithm, weights)``.
+        ``query``, ``execute``, ``stream``, ``transaction``... accept the group id and route
+        each call to a member; ``degradation=GracefulDegradation(...)`` as for create_pool.
+        ``remove_pool(group_id)`` removes the group (its pools stay)."""
+        self._check_open()
+        if not isinstance(group_id, str):
+            raise ConfigError("pool_id: must be a str")
+        degradation = check_degradation(degradation)
+        _bridge.start(self._engine.create_group, group_id, group_fields(strategy, None, degradation))
+        self._set_cache(group_id, degradation)
+
+    def _set_cache(self, pool_id: str, degradation: Any) -> None:
+        if degradation is not None and degradation.cache_fallback:
+            self._caches[pool_id] = ResultCache(degradation.cache_size)
 
     async def remove_pool(self, pool_id: str, timeout: float = 30.0) -> None:
-        """Closes pool ``pool_id`` (waiting up to ``timeout`` s for borrowed connections)."""
+        """Closes pool ``pool_id`` (waiting up to ``timeout`` s for borrowed connections);
+        a group id removes the group."""
         self._check_open()
         await _bridge.run(self._engine.remove_pool, pool_id, float(timeout))
+        self._caches.pop(pool_id, None)
 
     async def close(self, timeout: float = 30.0) -> None:
         """Closes every pool. Later calls raise PoolClosedError."""
@@ -254,7 +294,20 @@ class DatabasePool:
         self._check_open()
         if partition_on is not None and partitions > 1:
             return await partitioned_query(self, pool_id, sql, params, partition_on, partitions)
-        return frame(await _bridge.run(self._engine.query, pool_id, *_statement(sql, params)))
+        statement = _statement(sql, params)
+        cache = self._caches.get(pool_id)
+        if cache is None:
+            return frame(await _bridge.run(self._engine.query, pool_id, *statement))
+        key = cache.key(*statement)
+        try:
+            df = frame(await _bridge.run(self._engine.query, pool_id, *statement))
+        except UNAVAILABLE:
+            cached = cache.get(key)
+            if cached is None:
+                raise
+            return cached
+        cache.put(key, df)
+        return df
 
     def stream(
         self, pool_id: str, sql: str, params: Params = None, *, batch_rows: int = 65536
@@ -358,7 +411,10 @@ class DatabasePool:
         ``connect_attempts``, ``leaks_reported``, ``circuit_breaker`` ("off", "closed",
         "open", "half_open")."""
         self._check_open()
-        return _bridge.start(self._engine.status, pool_id)
+        status = _bridge.start(self._engine.status, pool_id)
+        if pool_id in self._caches:
+            status["cache_fallback"] = self._caches[pool_id].status()
+        return status
 
     def list_pools(self) -> list[str]:
         return list(self._engine.list_pools())

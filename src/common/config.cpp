@@ -156,6 +156,82 @@ bool ApplyLifecycleField(PoolConfig& c, const std::string& key, const std::strin
   return true;
 }
 
+uint16_t ParsePort(std::string_view text) {
+  return static_cast<uint16_t>(ParseInt("port", std::string(text), 1, 65535));
+}
+
+// One entry of a host list: host, host:port, [v6] or [v6]:port. `url`: %-escapes decoded.
+HostPort ParseHostPort(std::string_view text, bool url) {
+  std::string_view host = text;
+  std::string_view port;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos) Fail(url ? "url" : "host", "unterminated '[' in IPv6 host");
+    port = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!port.empty()) {
+      if (port.front() != ':') Fail(url ? "url" : "host", "unexpected text after IPv6 host");
+      port.remove_prefix(1);
+    }
+  } else if (size_t pc = host.rfind(':'); pc != std::string_view::npos && host.find(':') == pc) {
+    port = host.substr(pc + 1);
+    host = host.substr(0, pc);
+  }
+  HostPort out;
+  out.host = url ? PercentDecode(host, "url") : std::string(host);
+  if (!port.empty()) out.port = ParsePort(port);
+  return out;
+}
+
+// A comma-separated host list (PostgreSQL multi-host): "h1:5432,h2:5433".
+void SetHostList(ConnectionConfig& c, std::string_view text, bool url) {
+  std::vector<HostPort> hosts;
+  const bool is_list = text.find(',') != std::string_view::npos;
+  while (true) {
+    size_t comma = text.find(',');
+    HostPort entry = ParseHostPort(text.substr(0, comma), url);
+    if (is_list && entry.host.empty()) {
+      Fail("host", "entry " + std::to_string(hosts.size() + 1) + " of the host list is empty");
+    }
+    hosts.push_back(std::move(entry));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  c.host = hosts.front().host;
+  c.port = hosts.front().port;
+  c.more_hosts.assign(hosts.begin() + 1, hosts.end());
+}
+
+void ApplyHost(ConnectionConfig& c, const std::string& value) {
+  if (value.find(',') != std::string::npos) return SetHostList(c, value, false);
+  c.host = value;
+  c.more_hosts.clear();
+}
+
+// One port for every host, or a comma list with one port per host (libpq's rule).
+void ApplyPort(ConnectionConfig& c, const std::string& value) {
+  if (value.find(',') == std::string::npos) {
+    c.port = ParsePort(value);
+    for (auto& h : c.more_hosts) h.port = c.port;
+    return;
+  }
+  std::vector<uint16_t> ports;
+  std::string_view text = value;
+  while (true) {
+    size_t comma = text.find(',');
+    ports.push_back(ParsePort(text.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  if (ports.size() != c.more_hosts.size() + 1) {
+    Fail("port", std::to_string(ports.size()) + " ports for " +
+                     std::to_string(c.more_hosts.size() + 1) +
+                     " hosts (give one port for all, or one per host)");
+  }
+  c.port = ports[0];
+  for (size_t i = 0; i < c.more_hosts.size(); ++i) c.more_hosts[i].port = ports[i + 1];
+}
+
 bool IsSecretKey(const std::string& key) {
   return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
          key.find("token") != std::string::npos;
@@ -164,8 +240,8 @@ bool IsSecretKey(const std::string& key) {
 // Applies one key to the config; returns false if it is not a pool/connection field.
 bool ApplyField(PoolConfig& c, const std::string& key, const std::string& value) {
   if (key == "db_type") c.connection.db_type = NormaliseDbType(value);
-  else if (key == "host") c.connection.host = value;
-  else if (key == "port") c.connection.port = static_cast<uint16_t>(ParseInt("port", value, 1, 65535));
+  else if (key == "host") ApplyHost(c.connection, value);
+  else if (key == "port") ApplyPort(c.connection, value);
   else if (key == "database" || key == "dbname") c.connection.database = value;
   else if (key == "username" || key == "user") c.connection.username = value;
   else if (key == "password") c.connection.password = value;
@@ -253,27 +329,8 @@ PoolConfig PoolConfig::FromUrl(std::string_view url) {
     c.connection.username = PercentDecode(userinfo.substr(0, pc), "url");
     if (pc != std::string_view::npos) c.connection.password = PercentDecode(userinfo.substr(pc + 1), "url");
   }
-  // host[:port], [v6]:port; a comma list of hosts is passed to the driver unchanged.
-  std::string_view host = authority;
-  std::string_view port;
-  if (!host.empty() && host.front() == '[') {
-    size_t close = host.find(']');
-    if (close == std::string_view::npos) Fail("url", "unterminated '[' in IPv6 host");
-    port = host.substr(close + 1);
-    host = host.substr(1, close - 1);
-    if (!port.empty()) {
-      if (port.front() != ':') Fail("url", "unexpected text after IPv6 host");
-      port.remove_prefix(1);
-    }
-  } else if (host.find(',') == std::string_view::npos) {
-    size_t pc = host.rfind(':');
-    if (pc != std::string_view::npos) {
-      port = host.substr(pc + 1);
-      host = host.substr(0, pc);
-    }
-  }
-  c.connection.host = PercentDecode(host, "url");
-  if (!port.empty()) c.connection.port = static_cast<uint16_t>(ParseInt("port", std::string(port), 1, 65535));
+  // host[:port], [v6]:port, or a comma list of them (PostgreSQL multi-host).
+  if (!authority.empty()) SetHostList(c.connection, authority, true);
   ParseQuery(c, query);
   return c;
 }
@@ -316,6 +373,19 @@ void PoolConfig::Validate() const {
   } else if (c.host.empty() && c.db_type != "postgresql") {
     Fail("host", "missing");
   }
+  if (!c.more_hosts.empty() && c.db_type != "postgresql") {
+    Fail("host", "a list of " + std::to_string(c.more_hosts.size() + 1) +
+                     " hosts is supported by PostgreSQL only, not " + c.db_type);
+  }
+  if (auto it = c.options.find("target_session_attrs"); it != c.options.end()) {
+    static const std::set<std::string> kAttrs = {"any", "read-write", "read-only",
+                                                 "primary", "standby", "prefer-standby"};
+    if (c.db_type != "postgresql") Fail("target_session_attrs", "PostgreSQL only");
+    if (!kAttrs.count(it->second)) {
+      Fail("target_session_attrs", "expected any, read-write, read-only, primary, standby or "
+                                   "prefer-standby, got '" + it->second + "'");
+    }
+  }
   if (max_connections < 1) Fail("max_connections", "must be at least 1, got " + std::to_string(max_connections));
   if (min_connections < 0) Fail("min_connections", "must not be negative");
   if (min_connections > max_connections) {
@@ -353,8 +423,13 @@ std::string ConnectionConfig::Redacted() const {
     if (!password.empty()) out += ":***";
     out += "@";
   }
-  out += host.find(':') != std::string::npos && host.find(',') == std::string::npos ? "[" + host + "]" : host;
-  if (port != 0) out += ":" + std::to_string(port);
+  bool first = true;
+  for (const auto& h : Hosts()) {
+    if (!first) out += ",";
+    first = false;
+    out += h.host.find(':') != std::string::npos ? "[" + h.host + "]" : PercentEncode(h.host);
+    if (h.port != 0) out += ":" + std::to_string(h.port);
+  }
   out += "/" + PercentEncode(database);
   char sep = '?';
   for (const auto& [key, value] : options) {
@@ -362,6 +437,12 @@ std::string ConnectionConfig::Redacted() const {
     sep = '&';
   }
   return out;
+}
+
+std::vector<HostPort> ConnectionConfig::Hosts() const {
+  std::vector<HostPort> hosts{{host, port}};
+  hosts.insert(hosts.end(), more_hosts.begin(), more_hosts.end());
+  return hosts;
 }
 
 std::string PoolConfig::Redacted() const {

@@ -28,6 +28,7 @@ const char* ErrorKindName(ErrorKind kind) {
     case ErrorKind::kUnknownOutcome: return "UnknownOutcomeError";
     case ErrorKind::kCircuitOpen: return "CircuitOpenError";
     case ErrorKind::kQueryTimeout: return "QueryTimeoutError";
+    case ErrorKind::kReadOnlyMode: return "ReadOnlyModeError";
     case ErrorKind::kInternal: return "DbPoolError";
   }
   return "DbPoolError";

@@ -99,6 +99,9 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   asio::awaitable<void> Close(double timeout);
 
   bool closed() const { return closed_.load(std::memory_order_acquire); }
+  /// True while the last connection attempt failed for a reason waiting can fix (the
+  /// HealthMonitor's "unhealthy"); read without the pool's lock (pool groups route by it).
+  bool unreachable() const { return unreachable_.load(std::memory_order_relaxed); }
 
   /// True for connection errors that waiting can fix (server down, restarting,
   /// unreachable); false for credentials, unknown database, configuration.
@@ -161,6 +164,7 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   Runtime& runtime_;
   const std::unique_ptr<CircuitBreaker> breaker_;
   std::atomic<bool> closed_{false};
+  std::atomic<bool> unreachable_{false};  // mirrors connect_failures_ > 0
 
   mutable std::mutex mutex_;  // guards everything below
   std::vector<std::unique_ptr<PooledConnection>> idle_;  // back = most recently used

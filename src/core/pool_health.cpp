@@ -40,6 +40,7 @@ void LocalPool::WarnLater(std::string message) {
 void LocalPool::RecordConnectSuccessLocked() {
   if (health_ == "unhealthy") WarnLater("the server is reachable again");
   connect_failures_ = 0;
+  unreachable_.store(false, std::memory_order_relaxed);
   health_ = "healthy";
 }
 
@@ -50,6 +51,7 @@ void LocalPool::RecordConnectFailureLocked(const DbError& error) {
     return;
   }
   ++connect_failures_;
+  unreachable_.store(true, std::memory_order_relaxed);
   if (health_ != "unhealthy") WarnLater("cannot open connections: " + last_error_);
   health_ = "unhealthy";
   if (!closed()) EnsureConnectorLocked();

@@ -3,15 +3,21 @@
 
 #include "core/local_pool.hpp"
 #include "core/operations.hpp"
+#include "core/resilience/pool_group.hpp"
 #include "dbpool/error.hpp"
+
+#include <set>
 
 namespace dbpool {
 
 PoolManager::PoolManager(Runtime* runtime)
     : runtime_(runtime ? *runtime : Runtime::Global()),
-      registry_(std::make_shared<const Registry>()) {}
+      registry_(std::make_shared<const Registry>()),
+      groups_(std::make_shared<const Groups>()) {}
 
 PoolManager::~PoolManager() {
+  auto groups = groups_.load();
+  for (const auto& [id, group] : *groups) group->Stop();
   // Pools still registered are closed without waiting: their connections close as the
   // last lease goes away.
   auto registry = registry_.load();
@@ -55,19 +61,73 @@ asio::awaitable<void> PoolManager::CreatePool(std::string id, PoolConfig config)
   }
 }
 
+void PoolManager::CreateGroup(std::string id, GroupConfig config) {
+  if (closed_) throw DbError(ErrorKind::kPoolClosed, "the pool manager is closed", {}, 0, id);
+  if (id.empty()) throw DbError(ErrorKind::kConfig, "pool_id: must not be empty");
+  auto fail = [&id](const std::string& text) { throw DbError(ErrorKind::kConfig, text, {}, 0, id); };
+  try {
+    config.Validate();
+  } catch (const DbError& e) {
+    throw e.WithPool(id);
+  }
+  std::lock_guard lock(writer_mutex_);
+  auto pools = registry_.load();
+  auto groups = groups_.load();
+  if (groups->count(id)) fail("pool_id: a pool group with this id already exists");
+  if (pools->count(id) && config.members.front() != id) {
+    fail("pool_id: a pool with this id already exists (a group may take the id of its first "
+         "pool only)");
+  }
+  std::vector<std::shared_ptr<LocalPool>> members;
+  for (size_t i = 0; i < config.members.size(); ++i) {
+    const std::string& member = config.members[i];
+    std::string field = "members[" + std::to_string(i) + "]";
+    auto it = pools->find(member);
+    if (it == pools->end()) {
+      fail(field + ": no pool '" + member + "' (create the member pools first)");
+    }
+    if (groups->count(member) && member != id) {
+      fail(field + ": '" + member + "' is a pool group; members must be pools");
+    }
+    members.push_back(it->second);
+  }
+  auto next = std::make_shared<Groups>(*groups);
+  (*next)[id] = PoolGroup::Create(id, std::move(config), std::move(members), runtime_);
+  groups_.store(std::move(next));
+}
+
 asio::awaitable<void> PoolManager::RemovePool(std::string id, double timeout) {
   std::shared_ptr<LocalPool> pool;
   {
     std::lock_guard lock(writer_mutex_);
     auto current = registry_.load();
+    auto groups = groups_.load();
+    auto group = groups->find(id);
     auto it = current->find(id);
-    if (it == current->end()) throw DbError(ErrorKind::kPoolNotFound, "no pool with this id", {}, 0, id);
-    pool = it->second;
-    auto next = std::make_shared<Registry>(*current);
-    next->erase(id);
-    registry_.store(std::move(next));
+    if (it == current->end() && group == groups->end()) {
+      throw DbError(ErrorKind::kPoolNotFound, "no pool with this id", {}, 0, id);
+    }
+    for (const auto& [gid, g] : *groups) {
+      if (gid != id && it != current->end() && g->HasMember(id)) {
+        throw DbError(ErrorKind::kConfig,
+                      "pool_id: this pool is a member of group '" + gid + "' (remove it first)",
+                      {}, 0, id);
+      }
+    }
+    if (group != groups->end()) {
+      group->second->Stop();
+      auto next = std::make_shared<Groups>(*groups);
+      next->erase(id);
+      groups_.store(std::move(next));
+    }
+    if (it != current->end()) {
+      pool = it->second;
+      auto next = std::make_shared<Registry>(*current);
+      next->erase(id);
+      registry_.store(std::move(next));
+    }
   }
-  co_await pool->Close(timeout);
+  if (pool) co_await pool->Close(timeout);
 }
 
 asio::awaitable<void> PoolManager::Close(double timeout) {
@@ -76,6 +136,8 @@ asio::awaitable<void> PoolManager::Close(double timeout) {
     std::lock_guard lock(writer_mutex_);
     closed_ = true;
     old = registry_.exchange(std::make_shared<const Registry>());
+    auto groups = groups_.exchange(std::make_shared<const Groups>());
+    for (const auto& [id, group] : *groups) group->Stop();
   }
   for (const auto& [id, pool] : *old) co_await pool->Close(timeout);
 }
@@ -92,22 +154,35 @@ std::shared_ptr<LocalPool> PoolManager::Get(const std::string& id) const {
                 {}, 0, id);
 }
 
+std::shared_ptr<PoolGroup> PoolManager::FindGroup(const std::string& id) const {
+  auto groups = groups_.load();
+  auto it = groups->find(id);
+  return it == groups->end() ? nullptr : it->second;
+}
+
+Target PoolManager::Resolve(const std::string& id) const {
+  if (auto group = FindGroup(id)) return Target{nullptr, std::move(group)};
+  return Target{Get(id), nullptr};
+}
+
 std::vector<std::string> PoolManager::ListPools() const {
-  std::vector<std::string> ids;
-  for (const auto& [id, pool] : *registry_.load()) ids.push_back(id);
-  return ids;
+  std::set<std::string> ids;
+  for (const auto& [id, pool] : *registry_.load()) ids.insert(id);
+  auto groups = groups_.load();  // held: a concurrent swap must not free the map mid-loop
+  for (const auto& [id, group] : *groups) ids.insert(id);
+  return {ids.begin(), ids.end()};
 }
 
 PoolStatus PoolManager::Status(const std::string& id) const { return Get(id)->Status(); }
 
 asio::awaitable<QueryResult> PoolManager::Query(std::string id, std::string sql, Params params,
                                                 CancelTokenPtr cancel) {
-  return RunQuery(Get(id), std::move(sql), std::move(params), std::move(cancel));
+  return RunQuery(Resolve(id), std::move(sql), std::move(params), std::move(cancel));
 }
 
 asio::awaitable<int64_t> PoolManager::Execute(std::string id, std::string sql, Params params,
                                               CancelTokenPtr cancel) {
-  return RunExecute(Get(id), std::move(sql), std::move(params), std::move(cancel));
+  return RunExecute(Resolve(id), std::move(sql), std::move(params), std::move(cancel));
 }
 
 asio::awaitable<std::vector<QueryResult>> PoolManager::ExecuteBatch(
@@ -115,12 +190,12 @@ asio::awaitable<std::vector<QueryResult>> PoolManager::ExecuteBatch(
   std::vector<Statement> statements;
   statements.reserve(sqls.size());
   for (auto& sql : sqls) statements.push_back({std::move(sql), {}});
-  return RunBatch(Get(id), std::move(statements), std::move(cancel));
+  return RunBatch(Resolve(id), std::move(statements), std::move(cancel));
 }
 
 asio::awaitable<std::vector<int64_t>> PoolManager::ExecuteTransaction(
     std::string id, std::vector<std::string> sqls, CancelTokenPtr cancel) {
-  return RunTransaction(Get(id), std::move(sqls), std::move(cancel));
+  return RunTransaction(Resolve(id), std::move(sqls), std::move(cancel));
 }
 
 }  // namespace dbpool

@@ -11,6 +11,7 @@
 
 #include "common/diagnostics.hpp"
 #include "core/local_pool.hpp"
+#include "core/resilience/pool_group.hpp"
 #include "python/bindings.hpp"
 #include "python/convert.hpp"
 
@@ -81,6 +82,35 @@ nb::dict StatusDict(const PoolStatus& s, const std::string& redacted_url) {
   d["connect_attempts"] = s.connect_attempts;
   d["leaks_reported"] = s.leaks_reported;
   d["circuit_breaker"] = s.circuit_breaker;
+  return d;
+}
+
+nb::dict GroupDict(const GroupStatus& s) {
+  nb::dict d;
+  d["pool_id"] = s.group_id;
+  d["strategy"] = s.strategy;
+  d["algorithm"] = s.algorithm;
+  d["state"] = s.state;
+  // "healthy" while some member is up, like a pool's health for callers that only read it.
+  d["health"] = s.state == "down" ? "unhealthy" : "healthy";
+  d["read_only_mode"] = s.read_only_mode;
+  d["ban_time"] = s.ban_time;
+  nb::list members;
+  for (const auto& m : s.members) {
+    nb::dict md;
+    md["pool_id"] = m.pool_id;
+    md["role"] = m.role;
+    md["state"] = m.state;
+    md["health"] = m.health;
+    md["calls"] = m.calls;
+    md["failures"] = m.failures;
+    md["bans"] = m.bans;
+    md["in_flight"] = m.in_flight;
+    md["weight"] = m.weight;
+    md["seconds_banned"] = m.seconds_banned;
+    members.append(md);
+  }
+  d["members"] = members;
   return d;
 }
 
@@ -275,7 +305,7 @@ void BindEngine(nb::module_& m) {
       .def("query",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id,
               std::string sql, nb::handle params) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
              return Start(n, token, RunQuery(std::move(pool), std::move(sql), std::move(p), token));
@@ -284,7 +314,7 @@ void BindEngine(nb::module_& m) {
       .def("execute",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id,
               std::string sql, nb::handle params, bool idempotent) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              auto token = std::make_shared<CancelToken>();
              Params p = ToParams(params);
              return Start(n, token, RunExecute(std::move(pool), std::move(sql), std::move(p), token, idempotent));
@@ -294,7 +324,7 @@ void BindEngine(nb::module_& m) {
       .def("execute_batch",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls,
               bool idempotent) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              auto token = std::make_shared<CancelToken>();
              return Start(n, token, RunBatch(std::move(pool), ToStatements(sqls), token, idempotent));
            },
@@ -302,7 +332,7 @@ void BindEngine(nb::module_& m) {
       .def("execute_transaction",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, nb::handle sqls,
               bool idempotent) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              auto token = std::make_shared<CancelToken>();
              return Start(n, token, RunTransaction(std::move(pool), ToStrings(sqls), token, idempotent));
            },
@@ -310,11 +340,11 @@ void BindEngine(nb::module_& m) {
       .def("stream",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, std::string sql,
               nb::handle params, int64_t batch_rows) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              Params p = ToParams(params);
-             auto start = [](std::shared_ptr<LocalPool> pool, std::string sql, Params p,
+             auto start = [](Target target, std::string sql, Params p,
                              int64_t rows) -> asio::awaitable<std::shared_ptr<ResultStream>> {
-               co_return ResultStream::Start(std::move(pool), std::move(sql), std::move(p), rows);
+               co_return StartStream(target, std::move(sql), std::move(p), rows);
              };
              return Start(n, std::make_shared<CancelToken>(),
                           start(std::move(pool), std::move(sql), std::move(p), batch_rows));
@@ -325,7 +355,7 @@ void BindEngine(nb::module_& m) {
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id, std::string target,
               nb::handle frame, std::vector<std::string> tag_columns, std::string time_column,
               int64_t batch_rows) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              auto token = std::make_shared<CancelToken>();
              std::shared_ptr<arrow::ImportedTable> table;
              try {
@@ -345,14 +375,39 @@ void BindEngine(nb::module_& m) {
            nb::arg("tag_columns"), nb::arg("time_column"), nb::arg("batch_rows"))
       .def("begin",
            [](Engine& e, std::shared_ptr<Notifier> n, const std::string& pool_id) {
-             auto pool = e.manager().Get(pool_id);
+             auto pool = e.manager().Resolve(pool_id);
              auto token = std::make_shared<CancelToken>();
              return Start(n, token, TransactionSession::Begin(std::move(pool), token));
            })
+      .def("create_group",
+           [](Engine& e, std::string group_id, std::map<std::string, std::string> values) {
+             GroupConfig config;
+             try {
+               config = GroupConfig::FromMap(values);
+             } catch (const DbError& err) {
+               throw err.WithPool(group_id);
+             }
+             e.manager().CreateGroup(std::move(group_id), std::move(config));
+           },
+           nb::arg("group_id"), nb::arg("values"),
+           "Registers a pool group over existing pools (no I/O; raises EngineError).")
       .def("status",
            [](Engine& e, const std::string& pool_id) {
-             auto pool = e.manager().Get(pool_id);
-             return StatusDict(pool->Status(), pool->config().connection.Redacted());
+             auto group = e.manager().FindGroup(pool_id);
+             nb::dict d;
+             std::shared_ptr<LocalPool> pool;
+             try {
+               pool = e.manager().Get(pool_id);
+             } catch (const DbError&) {
+               if (!group) throw;
+             }
+             if (pool) d = StatusDict(pool->Status(), pool->config().connection.Redacted());
+             if (group) {
+               nb::dict g = GroupDict(group->Status());
+               if (!pool) return g;  // a group of its own (create_group)
+               d["failover"] = g;    // Failover on this pool
+             }
+             return d;
            })
       .def("list_pools", [](Engine& e) { return e.manager().ListPools(); });
 

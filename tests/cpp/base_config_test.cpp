@@ -135,5 +135,55 @@ TEST(ConfigTest, PasswordsNeverPrinted) {
   EXPECT_EQ(msg.find("hunter2"), std::string::npos) << msg;
 }
 
+TEST(ConfigTest, MultiHostUrl) {
+  auto c = PoolConfig::FromUrl(
+      "postgresql://u:pw@h1:5432,[::1]:5433,h3/db?target_session_attrs=read-write");
+  EXPECT_EQ(c.connection.host, "h1");
+  EXPECT_EQ(c.connection.port, 5432);
+  ASSERT_EQ(c.connection.more_hosts.size(), 2u);
+  EXPECT_EQ(c.connection.more_hosts[0], (HostPort{"::1", 5433}));
+  EXPECT_EQ(c.connection.more_hosts[1], (HostPort{"h3", 0}));
+  EXPECT_EQ(c.connection.options.at("target_session_attrs"), "read-write");
+  c.Validate();
+  std::string text = c.connection.Redacted();
+  EXPECT_EQ(text, "postgresql://u:***@h1:5432,[::1]:5433,h3/db?target_session_attrs=read-write");
+  // The redacted form reads back as the same hosts.
+  EXPECT_EQ(PoolConfig::FromUrl(text).connection.more_hosts, c.connection.more_hosts);
+}
+
+TEST(ConfigTest, MultiHostKeywords) {
+  auto c = PoolConfig::FromMap({{"db_type", "postgresql"}, {"host", "a,b:6000,c"}});
+  EXPECT_EQ(c.connection.Hosts(), (std::vector<HostPort>{{"a", 0}, {"b", 6000}, {"c", 0}}));
+  c = PoolConfig::FromMap({{"db_type", "postgresql"}, {"host", "a,b"}, {"port", "5001,5002"}});
+  EXPECT_EQ(c.connection.Hosts(), (std::vector<HostPort>{{"a", 5001}, {"b", 5002}}));
+  c = PoolConfig::FromMap({{"db_type", "postgresql"}, {"host", "a,b"}, {"port", "5001"}});
+  EXPECT_EQ(c.connection.Hosts(), (std::vector<HostPort>{{"a", 5001}, {"b", 5001}}));
+  // A keyword host replaces the URL's list.
+  c = PoolConfig::FromMap({{"url", "postgresql://u@a,b/d"}, {"host", "z"}});
+  EXPECT_EQ(c.connection.Hosts(), (std::vector<HostPort>{{"z", 0}}));
+}
+
+TEST(ConfigTest, MultiHostErrorsNameTheField) {
+  EXPECT_NE(ConfigErrorOf([] {
+              PoolConfig::FromMap({{"db_type", "postgresql"}, {"host", "a,b"}, {"port", "1,2,3"}});
+            }).find("port: 3 ports for 2 hosts"),
+            std::string::npos);
+  EXPECT_NE(ConfigErrorOf([] { PoolConfig::FromUrl("postgresql://u@a,,b/d"); })
+                .find("host: entry 2 of the host list is empty"),
+            std::string::npos);
+  EXPECT_NE(ConfigErrorOf([] { PoolConfig::FromUrl("postgresql://u@a:1,b:x/d"); }).find("port:"),
+            std::string::npos);
+  EXPECT_NE(ConfigErrorOf([] { PoolConfig::FromUrl("mysql://u@a,b/d").Validate(); })
+                .find("host: a list of 2 hosts is supported by PostgreSQL only"),
+            std::string::npos);
+  EXPECT_NE(ConfigErrorOf([] {
+              PoolConfig::FromUrl("postgresql://u@a,b/d?target_session_attrs=primary-ish").Validate();
+            }).find("target_session_attrs: expected any, read-write"),
+            std::string::npos);
+  for (const char* v : {"any", "read-write", "read-only", "primary", "standby", "prefer-standby"}) {
+    PoolConfig::FromUrl(std::string("postgresql://u@a,b/d?target_session_attrs=") + v).Validate();
+  }
+}
+
 }  // namespace
 }  // namespace dbpool

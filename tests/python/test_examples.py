@@ -57,3 +57,14 @@ def test_resilience_example_on_postgresql(pg_url):
     assert "health=healthy breaker=closed leaks_reported=1" in proc.stdout
     assert "possible connection leak" in proc.stderr and "resilience.py:" in proc.stderr
     assert "dbpool_secret" not in proc.stdout + proc.stderr
+
+
+def test_failover_example_on_postgresql(pg_url):
+    out = _run("failover.py", pg_url)
+    assert "member r3: state=banned calls=" in out
+    assert "member r1: state=up calls=5" in out
+    assert "read through the backup: 42" in out
+    assert "write refused: ReadOnlyModeError" in out
+    assert "group state: degraded" in out
+    assert "multi-host pool on a primary: True" in out
+    assert "dbpool_secret" not in out

@@ -116,8 +116,25 @@ ConnectParams ConnectParams::From(const ConnectionConfig& config) {
     }
     add(keyword, value);
   }
-  if (!config.host.empty()) add("host", config.host);
-  if (config.port != 0) add("port", std::to_string(config.port));
+  if (config.more_hosts.empty()) {
+    if (!config.host.empty()) add("host", config.host);
+    if (config.port != 0) add("port", std::to_string(config.port));
+  } else {
+    // libpq's multi-host form: comma lists of hosts and ports, position by position (an
+    // empty port is the default); target_session_attrs (an option) chooses among them.
+    std::string hosts;
+    std::string ports;
+    for (const auto& h : config.Hosts()) {
+      if (!hosts.empty()) {
+        hosts += ",";
+        ports += ",";
+      }
+      hosts += h.host;
+      if (h.port != 0) ports += std::to_string(h.port);
+    }
+    add("host", hosts);
+    add("port", ports);
+  }
   if (!config.database.empty()) add("dbname", config.database);
   if (!config.username.empty()) add("user", config.username);
   if (!config.password.empty()) add("password", config.password);
@@ -157,6 +174,13 @@ SessionOptions SessionOptions::From(const ConnectionConfig& config) {
 }
 
 std::string Endpoint(const ConnectionConfig& config) {
+  if (!config.more_hosts.empty()) {
+    std::string list;
+    for (const auto& h : config.Hosts()) {
+      list += (list.empty() ? "" : ",") + h.host + ":" + std::to_string(h.port != 0 ? h.port : 5432);
+    }
+    return list;
+  }
   std::string host = config.host;
   if (host.empty()) {
     auto it = config.options.find("host");

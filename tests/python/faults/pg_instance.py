@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL server per test module (initdb/pg_ctl in a temp dir, free port),
-so tests can stop, restart and kill it without touching the shared one."""
+so tests can stop, restart and kill it without touching the shared one; and a streaming
+replica of one (pg_basebackup), which can be promoted."""
 
 from __future__ import annotations
 
@@ -61,7 +62,35 @@ class PgInstance:
                 f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                 f"unix_socket_directories = '{self.root}'\nmax_connections = 100\n"
                 "fsync = off\nfull_page_writes = off\n"
+                # streaming replicas (make_replica): WAL for them, and connections to send it
+                "wal_level = replica\nmax_wal_senders = 5\n"
             )
+
+    def make_replica(self) -> PgInstance:
+        """A streaming replica of this (running) server: pg_basebackup -R into a new data
+        directory with its own port; not started."""
+        replica = PgInstance()
+        replica._run(f"{self.bin}/pg_basebackup", "-h", "127.0.0.1", "-p", str(self.port), "-U",
+                     "postgres", "-D", replica.data, "-R", "-X", "stream", "--no-sync", timeout=120)
+        with open(os.path.join(replica.data, "postgresql.conf"), "a") as conf:
+            # The copied configuration names the primary's port and socket directory: the
+            # later lines win.
+            conf.write(f"port = {replica.port}\nunix_socket_directories = '{replica.root}'\n"
+                       "hot_standby = on\nwal_receiver_status_interval = 1\n")
+        return replica
+
+    def wait_streaming(self, replicas: int = 1, timeout: float = 30) -> None:
+        """Waits until `replicas` standbys stream from this server."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if int(self.psql("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")) >= replicas:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"no streaming replica after {timeout} s")
+
+    def promote(self) -> None:
+        """Makes this standby a primary (pg_promote() waits until it is one)."""
+        assert self.psql("SELECT pg_promote(wait => true, wait_seconds => 30)") == "t"
 
     def start(self) -> None:
         self._run(f"{self.bin}/pg_ctl", "start", "-D", self.data, "-l", self.log, "-w", "-t", "30", "-s")
