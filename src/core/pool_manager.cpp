@@ -167,8 +167,11 @@ Target PoolManager::Resolve(const std::string& id) const {
 
 std::vector<std::string> PoolManager::ListPools() const {
   std::set<std::string> ids;
-  for (const auto& [id, pool] : *registry_.load()) ids.insert(id);
-  auto groups = groups_.load();  // held: a concurrent swap must not free the map mid-loop
+  // Both snapshots are held: a concurrent swap must not free a map mid-loop (a range-for
+  // over *registry_.load() would drop the temporary shared_ptr before the loop runs).
+  auto registry = registry_.load();
+  for (const auto& [id, pool] : *registry) ids.insert(id);
+  auto groups = groups_.load();
   for (const auto& [id, group] : *groups) ids.insert(id);
   return {ids.begin(), ids.end()};
 }
