@@ -57,3 +57,9 @@ def test_resilience_example_on_postgresql(pg_url):
     assert "health=healthy breaker=closed leaks_reported=1" in proc.stdout
     assert "possible connection leak" in proc.stderr and "resilience.py:" in proc.stderr
     assert "dbpool_secret" not in proc.stdout + proc.stderr
+
+
+def test_pgbouncer_example(pgbouncer_pool2_url):
+    out = _run("pgbouncer_usage.py", pgbouncer_pool2_url)
+    assert "50 tasks done, 50 transactions committed" in out
+    assert "dbpool_secret" not in out
