@@ -100,6 +100,11 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
 
   bool closed() const { return closed_.load(std::memory_order_acquire); }
 
+  /// The error a caller sees for `error`: kPoolClosed, saying so, when its call (token
+  /// `cancel`, may be null) was cancelled by Close() after the drain timeout rather than by
+  /// the caller itself; else `error` unchanged.
+  DbError ForCaller(const DbError& error, const CancelToken* cancel) const;
+
   /// True for connection errors that waiting can fix (server down, restarting,
   /// unreachable); false for credentials, unknown database, configuration.
   static bool IsTransientConnectError(const DbError& error);
@@ -179,6 +184,9 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   bool connector_running_ = false;
   Clock::time_point last_health_check_{};
   bool health_checked_ = false;
+  // Calls Close() cancelled after its timeout (terminate), and that timeout.
+  std::unordered_set<const CancelToken*> terminated_;
+  double close_timeout_ = 0.0;
 };
 
 }  // namespace dbpool
