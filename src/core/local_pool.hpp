@@ -61,6 +61,9 @@ class Lease {
   void Invalidate() {
     if (entry_) entry_->discard = true;
   }
+  /// Makes `cancel` the token Close() cancels to terminate the holder (a transaction's
+  /// statements each come with their own token, not the one it was acquired with).
+  void SetBorrower(const CancelTokenPtr& cancel);
 
  private:
   std::shared_ptr<LocalPool> pool_;
@@ -133,6 +136,7 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   Lease Lend(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel);
   /// Called by Lease: resets if needed, then hands over to a waiter or idles.
   void Return(std::unique_ptr<PooledConnection> entry);
+  void SetBorrower(PooledConnection& entry, const CancelTokenPtr& cancel);
   /// Hands `entry` to the first waiter or idles it; `used` updates last_used.
   void ReturnClean(std::unique_ptr<PooledConnection> entry, bool used = true);
   /// Drops a connection that must not be reused and lets a replacement be opened.

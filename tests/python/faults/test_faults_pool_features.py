@@ -214,3 +214,30 @@ async def test_close_drains_then_terminates_within_its_timeout(dbp, pg_up):
 
 async def _no_backends(pg_up, app: str) -> bool:
     return not await _backends(pg_up, app)
+
+
+async def test_close_terminates_a_statement_running_inside_a_transaction(dbp, pg_up):
+    await dbp.create_pool("gctx", url=pg_up.url, min_connections=1, max_connections=1,
+                          health_check_interval=0, application_name="gctx")
+
+    async def long_transaction():
+        async with dbp.transaction("gctx") as tx:
+            await tx.query("SELECT 1")
+            await tx.query("SELECT pg_sleep(60)::text AS s")
+
+    task = asyncio.create_task(long_transaction())
+
+    async def running():
+        out = await _psql(pg_up, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'gctx' "
+                                 "AND query LIKE '%pg_sleep(60)%' AND state = 'active'")
+        return int(out) == 1
+
+    assert await _wait_for(running)
+    start = time.monotonic()
+    await dbp.remove_pool("gctx", timeout=0.5)
+    took = time.monotonic() - start
+    with pytest.raises(PoolClosedError, match=r"close\(timeout=0.5\) ran out"):
+        await task
+    assert took <= 0.5 + 3.0, took
+    # Stopped on the server, not left running behind a closed pool.
+    assert await _wait_for(lambda: _no_backends(pg_up, "gctx"), timeout=5)
