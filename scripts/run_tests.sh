@@ -3,7 +3,7 @@
 #
 # Usage: scripts/run_tests.sh [--cpp-only | --python-only] [pytest args...]
 #   Installs what is missing (scripts/setup_dev.sh), starts the services in $DB_POOL_TEST_SERVICES
-#   (default: postgresql) and stops the ones it started on exit (DB_POOL_KEEP_SERVICES=1 keeps them),
+#   (default: $DEFAULT_SERVICES below) and stops the ones it started on exit (DB_POOL_KEEP_SERVICES=1 keeps them),
 #   builds and runs the GoogleTest suite, then `uv sync` and pytest on tests/python.
 #   Both suites run even if the first fails; the exit status is non-zero if either failed.
 set -euo pipefail
@@ -12,7 +12,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 
 # Services the tests need; add names here (see scripts/services.sh) as drivers arrive.
-DEFAULT_SERVICES="postgresql mariadb redis influxdb"
+DEFAULT_SERVICES="postgresql pgbouncer mariadb redis influxdb"
 read -r -a SERVICES <<<"${DB_POOL_TEST_SERVICES:-$DEFAULT_SERVICES}"
 
 log() { printf '\n[run_tests] %s\n' "$*"; }

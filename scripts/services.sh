@@ -305,6 +305,9 @@ start_pgbouncer() {
     cat >"$d/pgbouncer.ini" <<EOF
 ; Written by scripts/services.sh: transaction pooling in front of the throwaway PostgreSQL.
 [databases]
+; dbpool_pgb2: the test database behind only 2 server connections (fault test 12: many
+; clients interleaved on few server sessions).
+dbpool_pgb2 = host=$HOST port=$PG_PORT dbname=$TEST_DB pool_size=2
 * = host=$HOST port=$PG_PORT
 
 [pgbouncer]
@@ -317,6 +320,8 @@ pool_mode = transaction
 max_client_conn = 500
 default_pool_size = 20
 ignore_startup_parameters = extra_float_digits,options
+; SHOW POOLS / SHOW SERVERS through the "pgbouncer" admin database (tests count server connections).
+stats_users = $TEST_USER
 logfile = $d/pgbouncer.log
 pidfile = $d/pgbouncer.pid
 EOF
@@ -352,6 +357,7 @@ stop_pgbouncer() {
 env_pgbouncer() {
   cat <<EOF
 export DB_POOL_TEST_PGBOUNCER_URL=postgresql://$TEST_USER:$TEST_PASSWORD@$HOST:$PGBOUNCER_PORT/$TEST_DB
+export DB_POOL_TEST_PGBOUNCER_POOL2_URL=postgresql://$TEST_USER:$TEST_PASSWORD@$HOST:$PGBOUNCER_PORT/dbpool_pgb2
 export DB_POOL_TEST_PGBOUNCER_PORT=$PGBOUNCER_PORT
 EOF
 }

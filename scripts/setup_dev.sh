@@ -23,9 +23,11 @@ done
 # Needed to build the C++ library, its tests and the Python extension.
 BUILD_PACKAGES=(build-essential cmake g++ pkg-config libpq-dev libmariadb-dev libssl-dev libsqlite3-dev sqlite3 libasio-dev freetds-dev freetds-bin libgtest-dev libgmock-dev libcurl4-openssl-dev)
 # Needed to run the test suite against its throwaway servers (scripts/services.sh).
-SERVER_PACKAGES=(postgresql postgresql-contrib mariadb-server redis-server influxdb curl openssl)
+# (pgbouncer: the fault tests run through it in transaction mode; openssl: the TLS tests make
+# their own CA and server certificate.)
+SERVER_PACKAGES=(postgresql postgresql-contrib pgbouncer mariadb-server redis-server influxdb curl openssl)
 # Used by scripts/services.sh for other services; missing ones only give a warning.
-OPTIONAL_PACKAGES=(pgbouncer etcd-server)
+OPTIONAL_PACKAGES=(etcd-server)
 
 is_installed() {
   [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]

@@ -44,6 +44,15 @@ Lease& Lease::operator=(Lease&& other) noexcept {
   return *this;
 }
 
+void Lease::SetBorrower(const CancelTokenPtr& cancel) {
+  if (entry_ && cancel) pool_->SetBorrower(*entry_, cancel);
+}
+
+void LocalPool::SetBorrower(PooledConnection& entry, const CancelTokenPtr& cancel) {
+  std::lock_guard lock(mutex_);  // Close() reads it under the lock
+  entry.borrower = cancel;
+}
+
 void Lease::Release() {
   if (entry_) pool_->Return(std::move(entry_));
   pool_.reset();

@@ -61,6 +61,9 @@ class Lease {
   void Invalidate() {
     if (entry_) entry_->discard = true;
   }
+  /// Makes `cancel` the token Close() cancels to terminate the holder (a transaction's
+  /// statements each come with their own token, not the one it was acquired with).
+  void SetBorrower(const CancelTokenPtr& cancel);
 
  private:
   std::shared_ptr<LocalPool> pool_;
@@ -103,6 +106,11 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   /// HealthMonitor's "unhealthy"); read without the pool's lock (pool groups route by it).
   bool unreachable() const { return unreachable_.load(std::memory_order_relaxed); }
 
+  /// The error a caller sees for `error`: kPoolClosed, saying so, when its call (token
+  /// `cancel`, may be null) was cancelled by Close() after the drain timeout rather than by
+  /// the caller itself; else `error` unchanged.
+  DbError ForCaller(const DbError& error, const CancelToken* cancel) const;
+
   /// True for connection errors that waiting can fix (server down, restarting,
   /// unreachable); false for credentials, unknown database, configuration.
   static bool IsTransientConnectError(const DbError& error);
@@ -131,6 +139,7 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   Lease Lend(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel);
   /// Called by Lease: resets if needed, then hands over to a waiter or idles.
   void Return(std::unique_ptr<PooledConnection> entry);
+  void SetBorrower(PooledConnection& entry, const CancelTokenPtr& cancel);
   /// Hands `entry` to the first waiter or idles it; `used` updates last_used.
   void ReturnClean(std::unique_ptr<PooledConnection> entry, bool used = true);
   /// Drops a connection that must not be reused and lets a replacement be opened.
@@ -183,6 +192,9 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   bool connector_running_ = false;
   Clock::time_point last_health_check_{};
   bool health_checked_ = false;
+  // Calls Close() cancelled after its timeout (terminate), and that timeout.
+  std::unordered_set<const CancelToken*> terminated_;
+  double close_timeout_ = 0.0;
 };
 
 }  // namespace dbpool

@@ -124,20 +124,22 @@ asio::awaitable<std::shared_ptr<TransactionSession>> TransactionSession::Begin(
 asio::awaitable<QueryResult> TransactionSession::Query(std::string sql, Params params,
                                                        CancelTokenPtr cancel) {
   BusyGuard guard(*this);
+  lease_.SetBorrower(cancel);  // close(timeout) terminates this statement
   try {
     co_return co_await lease_->Query(std::move(sql), std::move(params), cancel);
   } catch (const DbError& e) {
-    throw e.WithPool(pool_->id());
+    throw pool_->ForCaller(e.WithPool(pool_->id()), cancel.get());
   }
 }
 
 asio::awaitable<int64_t> TransactionSession::Execute(std::string sql, Params params,
                                                      CancelTokenPtr cancel) {
   BusyGuard guard(*this);
+  lease_.SetBorrower(cancel);
   try {
     co_return co_await lease_->Execute(std::move(sql), std::move(params), cancel);
   } catch (const DbError& e) {
-    throw e.WithPool(pool_->id());
+    throw pool_->ForCaller(e.WithPool(pool_->id()), cancel.get());
   }
 }
 

@@ -49,6 +49,23 @@ PoolStatus LocalPool::Status() const {
   return s;
 }
 
+DbError LocalPool::ForCaller(const DbError& error, const CancelToken* cancel) const {
+  if (cancel == nullptr || !closed()) return error;
+  double timeout;
+  {
+    std::lock_guard lock(mutex_);
+    if (terminated_.count(cancel) == 0) return error;
+    timeout = close_timeout_;
+  }
+  char buf[200];
+  std::snprintf(buf, sizeof(buf),
+                "pool is closed: the call was still running when close(timeout=%g) ran out, "
+                "so it was cancelled",
+                timeout);
+  return DbError(ErrorKind::kPoolClosed, buf + std::string(" (") + error.message() + ")",
+                 error.sqlstate(), error.vendor_code(), id_);
+}
+
 asio::awaitable<void> LocalPool::Close(double timeout) {
   std::vector<std::unique_ptr<PooledConnection>> idle;
   {
@@ -76,8 +93,12 @@ asio::awaitable<void> LocalPool::Close(double timeout) {
   std::vector<CancelTokenPtr> holders;
   {
     std::lock_guard lock(mutex_);
+    close_timeout_ = timeout;
     for (PooledConnection* entry : borrowed_) {
-      if (auto token = entry->borrower.lock()) holders.push_back(std::move(token));
+      if (auto token = entry->borrower.lock()) {
+        terminated_.insert(token.get());  // its caller hears PoolClosedError, not a cancel
+        holders.push_back(std::move(token));
+      }
     }
   }
   if (holders.empty()) co_return;

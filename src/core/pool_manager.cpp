@@ -35,6 +35,7 @@ asio::awaitable<void> PoolManager::CreatePool(std::string id, PoolConfig config)
     throw e.WithPool(id);
   }
   auto driver = MakeDriver(config.connection.db_type, runtime_);
+  driver->set_warning_source(id);
   {
     auto current = registry_.load();
     if (current->count(id)) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "arrow/import.hpp"
@@ -129,6 +130,14 @@ class Driver {
   /// Opens a connection; fails with kConnection within config.connect_timeout, naming the
   /// host (never the password).
   virtual asio::awaitable<std::unique_ptr<Connection>> Connect(ConnectionConfig config) = 0;
+
+  /// Names the driver's owner (the pool id) in warnings it raises (Warn, common/diagnostics);
+  /// set once, before the first Connect.
+  virtual void set_warning_source(std::string name) { warning_source_ = std::move(name); }
+  const std::string& warning_source() const { return warning_source_; }
+
+ private:
+  std::string warning_source_;
 };
 
 /// The driver for a normalised db_type ("postgresql", "sqlite"); throws DbError(kConfig)

@@ -478,6 +478,46 @@ TEST_F(PgCopyTest, StaleCachedStatementsArePreparedAgain) {
   ExpectClean(*conn);
 }
 
+TEST_F(PgCopyTest, StatementVanishedBetweenCallsSwitchesToUnnamedStatements) {
+  // What a transaction-mode pooler does: the next call finds the session without the
+  // statements prepared before. (DEALLOCATE behind a leading SELECT is not seen by the
+  // cache, unlike a plain DEALLOCATE / DISCARD, which clear it.)
+  auto conn = Connect();
+  const std::string sql = "SELECT $1::int8 AS v";
+  Params params;
+  params.values.emplace_back(int64_t{5});
+  EXPECT_EQ(At<int64_t>(Column(Query(*conn, sql, params), 0), 0), 5);
+  EXPECT_EQ(AsPg(*conn).cached_statements(), 1u);
+  Execute(*conn, "DEALLOCATE ALL");  // seen: the cache is cleared, named statements go on
+  EXPECT_EQ(AsPg(*conn).cached_statements(), 0u);
+  EXPECT_EQ(At<int64_t>(Column(Query(*conn, sql, params), 0), 0), 5);
+  EXPECT_TRUE(AsPg(*conn).named_statements());
+  Execute(*conn, "SELECT 1; DEALLOCATE ALL");  // unseen: the statement just vanishes
+  // The call that meets the vanished statement is run again, unnamed; so is every later one.
+  EXPECT_EQ(At<int64_t>(Column(Query(*conn, sql, params), 0), 0), 5);
+  EXPECT_FALSE(AsPg(*conn).named_statements());
+  EXPECT_EQ(Execute(*conn, "SELECT $1::int8", params), 1);
+  EXPECT_EQ(AsPg(*conn).cached_statements(), 0u);
+  EXPECT_EQ(ServerStatements(*conn), 0);
+  ExpectClean(*conn);
+}
+
+TEST_F(PgCopyTest, StatementVanishedInsideATransactionIsReportedWithTheFix) {
+  auto conn = Connect();
+  Params params;
+  params.values.emplace_back(int64_t{1});
+  Execute(*conn, "SELECT $1::int8", params);
+  Execute(*conn, "SELECT 1; DEALLOCATE ALL");
+  Run(conn->Begin());
+  DbError e = Catch([&] { Execute(*conn, "SELECT $1::int8", params); });
+  EXPECT_EQ(e.sqlstate(), "26000");
+  EXPECT_NE(e.message().find("statement_cache_size=0"), std::string::npos) << e.message();
+  Run(conn->Rollback());
+  EXPECT_FALSE(AsPg(*conn).named_statements());
+  EXPECT_EQ(Execute(*conn, "SELECT $1::int8", params), 1);
+  ExpectClean(*conn);
+}
+
 // ---- Pipelined batches ----
 
 TEST_F(PgCopyTest, BatchIsPipelinedWithOneResultPerStatement) {

@@ -28,6 +28,12 @@ def pg_superuser_url() -> str:
 
 
 @pytest.fixture
+def pgbouncer_pool2_url() -> str:
+    """PgBouncer (transaction mode) in front of the test database with 2 server connections."""
+    return _service_url("DB_POOL_TEST_PGBOUNCER_POOL2_URL", "PgBouncer")
+
+
+@pytest.fixture
 def mysql_url() -> str:
     return _service_url("DB_POOL_TEST_MYSQL_URL", "MariaDB")
 

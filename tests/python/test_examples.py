@@ -68,3 +68,9 @@ def test_failover_example_on_postgresql(pg_url):
     assert "group state: degraded" in out
     assert "multi-host pool on a primary: True" in out
     assert "dbpool_secret" not in out
+
+
+def test_pgbouncer_example(pgbouncer_pool2_url):
+    out = _run("pgbouncer_usage.py", pgbouncer_pool2_url)
+    assert "50 tasks done, 50 transactions committed" in out
+    assert "dbpool_secret" not in out

@@ -129,7 +129,7 @@ auto GuardedCall(std::shared_ptr<LocalPool> pool, CancelTokenPtr cancel, CallOpt
         co_return result;
       }
     } catch (const DbError& e) {
-      failure = e.pool_id().empty() ? e.WithPool(pool->id()) : e;
+      failure = pool->ForCaller(e.pool_id().empty() ? e.WithPool(pool->id()) : e, cancel.get());
     }
     const DbError& error = *failure;
     if (error.kind() == ErrorKind::kCircuitOpen) throw error;

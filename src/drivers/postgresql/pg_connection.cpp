@@ -11,6 +11,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/diagnostics.hpp"
 #include "runtime/job_signal.hpp"
 #include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
@@ -27,7 +28,8 @@ PgConnection::PgConnection(Runtime& runtime, PGconn* conn, std::string endpoint,
       endpoint_(std::move(endpoint)),
       cancel_handle_(PQgetCancel(conn), [](PGcancel* c) { if (c != nullptr) PQfreeCancel(c); }),
       socket_(runtime.executor()),
-      statements_(options.statement_cache_size) {
+      statements_(options.statement_cache_size),
+      pooler_(std::move(options.pooler)) {
   // libpq prints NOTICE/WARNING messages to stderr by default; a library must not.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   // Asio watches a duplicate of libpq's socket, never libpq's own descriptor: when the
@@ -250,6 +252,44 @@ DbError PgConnection::StatementError(const PGresult* result, bool cancel_sent) {
   return error;
 }
 
+void PgConnection::FollowPoolerDetection() {
+  if (statements_.enabled() && pooler_ && pooler_->detected.load(std::memory_order_relaxed)) {
+    statements_.Disable();
+    pending_deallocate_.clear();  // they live on server sessions we cannot choose any more
+  }
+}
+
+bool PgConnection::DetectPooler(const PGresult* failed) {
+  // Only "gone": a statement of ours whose columns changed (0A000) still exists. The
+  // user's own DISCARD ALL / DEALLOCATE clear the cache in Execute, so a statement that
+  // vanishes anyway was prepared on another server session.
+  if (!statements_.enabled() || ErrorField(failed, PG_DIAG_SQLSTATE) != "26000" ||
+      !IsStaleStatement(failed)) {
+    return false;
+  }
+  statements_.Disable();
+  pending_deallocate_.clear();
+  if (pooler_ && !pooler_->detected.exchange(true)) {
+    Warn(pooler_->warning_source,
+         "a named prepared statement vanished between two calls on " + endpoint_ +
+             ": the server session changes under the connection, as behind PgBouncer in "
+             "transaction mode; this pool now runs unnamed statements only (set "
+             "statement_cache_size=0 to start that way)");
+  }
+  return true;
+}
+
+DbError PgConnection::PoolerError(const PGresult* failed, bool cancel_sent) {
+  DbError error = StatementError(failed, cancel_sent);
+  return DbError(error.kind(),
+                 error.message() +
+                     " (inside a transaction, so not retried: a named statement prepared "
+                     "earlier ran on another server session, as behind PgBouncer in "
+                     "transaction mode; the pool now uses unnamed statements; set "
+                     "statement_cache_size=0 to avoid this)",
+                 error.sqlstate(), error.vendor_code(), error.pool_id());
+}
+
 asio::awaitable<std::vector<PgResult>> PgConnection::CompleteRaw(int sent, CancelToken* cancel,
                                                                  bool* cancel_sent) {
   CancelGuard guard;
@@ -301,6 +341,7 @@ asio::awaitable<std::vector<PgResult>> PgConnection::RunParams(const char* sql,
 
 asio::awaitable<QueryResult> PgConnection::Query(std::string sql, Params params,
                                                  CancelTokenPtr cancel) {
+  FollowPoolerDetection();
   if (WantsCopy(sql, params, false)) {
     QueryResult out;
     CopyOutcome outcome = co_await CopyQuery(sql, cancel.get(), kBatchRows, nullptr, &out);
@@ -333,6 +374,7 @@ asio::awaitable<QueryResult> PgConnection::Query(std::string sql, Params params,
 asio::awaitable<void> PgConnection::QueryStream(std::string sql, Params params,
                                                CancelTokenPtr cancel, BatchSink& sink,
                                                int64_t batch_rows) {
+  FollowPoolerDetection();
   if (batch_rows <= 0) batch_rows = kBatchRows;
   if (WantsCopy(sql, params, true)) {
     CopyOutcome outcome = co_await CopyQuery(sql, cancel.get(), batch_rows, &sink, nullptr);
@@ -363,12 +405,20 @@ asio::awaitable<QueryResult> PgConnection::RegularQuery(const std::string& sql,
 
 asio::awaitable<int64_t> PgConnection::Execute(std::string sql, Params params,
                                                CancelTokenPtr cancel) {
+  FollowPoolerDetection();
   std::vector<PgResult> results;
   if (params.empty() && params.names.empty()) {
     // The simple protocol accepts several ';'-separated statements (migrations, DDL).
     BeforeSend(cancel.get());
     int sent = PQsendQuery(conn_, sql.c_str());
     results = co_await Complete(sent, cancel.get());
+    // The caller dropped the session's prepared statements: so must the cache (else the
+    // next run of one would look like a pooler's doing, see DetectPooler).
+    const std::string keyword = LeadingKeyword(sql);
+    if (keyword == "DISCARD" || keyword == "DEALLOCATE") {
+      statements_.Clear();
+      pending_deallocate_.clear();
+    }
   } else {
     StatementRun run = co_await RunStatement(sql, params, kTextResults, cancel.get());
     results = std::move(run.results);
@@ -407,8 +457,11 @@ asio::awaitable<PgConnection::StatementRun> PgConnection::RunStatement(const std
     // Gone (26000): nothing to deallocate. Changed (0A000): deallocate it.
     bool exists = ErrorField(failed, PG_DIAG_SQLSTATE) == "0A000";
     statements_.Erase(key, exists ? &pending_deallocate_ : nullptr);
+    const bool pooler = DetectPooler(failed);
     // Inside a transaction the error aborted it: nothing more can run, so report it.
-    if (InTransaction()) throw StatementError(failed, cancel_sent);
+    if (InTransaction()) throw pooler ? PoolerError(failed, cancel_sent) : StatementError(failed, cancel_sent);
+    // It never ran, so running it again is safe: now as an unnamed statement.
+    if (pooler) co_return co_await RunStatement(sql, params, result_format, cancel);
   }
 
   // Prepare and run in one round trip (pipeline mode); evicted statements are deallocated
@@ -555,6 +608,7 @@ DbError PgConnection::LostInPipeline(const PipelineRun& run, const std::vector<P
 
 asio::awaitable<std::vector<QueryResult>> PgConnection::QueryBatch(
     std::vector<Statement> statements, CancelTokenPtr cancel) {
+  FollowPoolerDetection();
   bool pipelined = statements.size() > 1;
   for (const Statement& statement : statements) {
     // libpq cannot pipeline COPY; such a batch runs one statement at a time.
@@ -637,11 +691,17 @@ asio::awaitable<std::vector<QueryResult>> PgConnection::QueryBatch(
       throw Broken(DbError(ErrorKind::kInternal, "unexpected pipeline results from " + endpoint_));
     }
     if (const PGresult* failed = FirstError(queries[q])) {
+      bool pooler = false;
       if (IsStaleStatement(failed)) {
         bool exists = ErrorField(failed, PG_DIAG_SQLSTATE) == "0A000";
         statements_.Erase(keys[i], exists ? &pending_deallocate_ : nullptr);
+        pooler = DetectPooler(failed);
       }
-      if (!first_error) first_error = std::make_exception_ptr(StatementError(failed, pipeline.cancel_sent));
+      // Not retried: the batch's other statements have run (each after its own Sync).
+      if (!first_error) {
+        first_error = std::make_exception_ptr(pooler ? PoolerError(failed, pipeline.cancel_sent)
+                                                     : StatementError(failed, pipeline.cancel_sent));
+      }
       continue;
     }
     if (first_error) continue;  // the batch fails: no need to convert the rest

@@ -9,6 +9,7 @@
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -30,12 +31,24 @@ struct CancelRequest;
 struct CancelGuard;
 class CopyDecoder;
 
+/// Shared by the connections of one pool (one PgDriver). Set when one of them finds a
+/// named statement it prepared gone between two calls (26000), which is what happens
+/// behind a transaction-mode pooler (PgBouncer): consecutive transactions of one client
+/// session run on different server sessions. From then on every connection of the pool
+/// runs unnamed statements only, as with statement_cache_size=0.
+struct PoolerDetection {
+  std::atomic<bool> detected{false};
+  std::string warning_source;  ///< the pool id, for the one warning
+};
+
 /// db-pool's own PostgreSQL connection options, taken out of ConnectionConfig::options
 /// before the rest goes to libpq.
 struct SessionOptions {
   /// options["statement_cache_size"]: named prepared statements kept per connection;
   /// "0" = unnamed statements only (PgBouncer in transaction pooling mode).
   size_t statement_cache_size = kDefaultStatementCacheSize;
+  /// The pool's pooler detection (null: none, e.g. in tests of a lone connection).
+  std::shared_ptr<PoolerDetection> pooler;
 
   /// Throws DbError(kConfig) for an invalid value.
   static SessionOptions From(const ConnectionConfig& config);
@@ -90,6 +103,8 @@ class PgConnection final : public Connection {
   void SetCopyReads(CopyReads mode) { copy_reads_ = mode; }
   /// Named statements currently prepared through the cache (tests).
   size_t cached_statements() const { return statements_.size(); }
+  /// False once the cache is off: statement_cache_size=0, or a pooler was detected.
+  bool named_statements() const { return statements_.enabled(); }
 
  private:
   struct StatementRun;
@@ -207,6 +222,14 @@ class PgConnection final : public Connection {
   /// Fills the type registry for the result's columns that are not built-in types.
   asio::awaitable<void> LoadTypes(const PGresult* result);
 
+  /// Turns the cache off when this pool's pooler detection fired (on another connection).
+  void FollowPoolerDetection();
+  /// A cached statement was gone (26000) between calls: a transaction-mode pooler. Turns
+  /// the cache off for every connection of the pool (warning once); true if it was on.
+  bool DetectPooler(const PGresult* failed);
+  /// `error` for a vanished named statement, saying why and what to configure.
+  DbError PoolerError(const PGresult* failed, bool cancel_sent);
+
   /// Marks the connection unusable and returns `error` (to throw).
   DbError Broken(DbError error);
   /// Broken(): the error for a connection that libpq found closed or failed.
@@ -221,6 +244,7 @@ class PgConnection final : public Connection {
   bool broken_ = false;
   TypeRegistry types_;
   StatementCache statements_;
+  std::shared_ptr<PoolerDetection> pooler_;
   /// Evicted statements whose DEALLOCATE has not been sent yet (it rides along with the
   /// next statement that prepares one).
   std::vector<std::string> pending_deallocate_;

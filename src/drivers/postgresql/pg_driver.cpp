@@ -194,8 +194,14 @@ std::string Endpoint(const ConnectionConfig& config) {
   return host + ":" + port;
 }
 
+void PgDriver::set_warning_source(std::string name) {
+  pooler_->warning_source = name;
+  Driver::set_warning_source(std::move(name));
+}
+
 asio::awaitable<std::unique_ptr<Connection>> PgDriver::Connect(ConnectionConfig config) {
-  const SessionOptions options = SessionOptions::From(config);  // kConfig before connecting
+  SessionOptions options = SessionOptions::From(config);  // kConfig before connecting
+  options.pooler = pooler_;
   auto state = std::make_shared<ConnectState>(runtime_.executor(), ConnectParams::From(config));
   const std::string endpoint = Endpoint(config);
   const double timeout = config.connect_timeout;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "drivers/driver.hpp"
+#include "drivers/postgresql/pg_connection.hpp"
 
 namespace dbpool::pg {
 
@@ -37,9 +38,12 @@ class PgDriver final : public Driver {
   /// waits on the event loop. Fails with kConnection naming host:port within
   /// config.connect_timeout; kConfig for invalid options.
   asio::awaitable<std::unique_ptr<Connection>> Connect(ConnectionConfig config) override;
+  void set_warning_source(std::string name) override;
 
  private:
   Runtime& runtime_;
+  /// One per pool: its connections switch to unnamed statements together.
+  std::shared_ptr<PoolerDetection> pooler_ = std::make_shared<PoolerDetection>();
 };
 
 }  // namespace dbpool::pg

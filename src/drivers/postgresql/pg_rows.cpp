@@ -62,6 +62,12 @@ asio::awaitable<PgResult> PgConnection::PrepareDescribe(const std::string& sql,
   auto& queries = pipeline.segments.at(0);
   for (const auto& query : queries) {
     if (const PGresult* failed = FirstError(query)) {
+      // A cached statement gone before its describe: nothing ran; outside a transaction
+      // the caller takes the regular path (null result).
+      if (!prepare && DetectPooler(failed)) {
+        if (InTransaction()) throw PoolerError(failed, pipeline.cancel_sent);
+        co_return PgResult();
+      }
       throw StatementError(failed, pipeline.cancel_sent);
     }
   }
@@ -106,7 +112,7 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::RowQuery(
       if (added) statements_.Erase(key, nullptr);  // not prepared
       throw;
     }
-    if (PQnfields(description.get()) == 0) co_return CopyOutcome::kNotCopied;
+    if (!description || PQnfields(description.get()) == 0) co_return CopyOutcome::kNotCopied;
     co_await LoadTypes(description.get());
     plans = PlansOf(description.get());
     // LoadTypes runs unnamed statements only: the cache (and `key`'s entry) is unchanged.
@@ -253,9 +259,11 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (IsErrorStatus(status)) {
       PgResult error(std::move(result));
       co_await AbandonRows(guard, true);  // only the statement's end is left: no cancel
+      const bool pooler = row_index == 0 && DetectPooler(error.get());
       if (row_index == 0 && IsStaleStatement(error.get()) && !in_transaction) {
         co_return CopyOutcome::kNotCopied;
       }
+      if (pooler) throw PoolerError(error.get(), CancelWasSent(guard));
       throw StatementError(error.get(), CancelWasSent(guard));
     }
     // A statement that turned out not to return rows: nothing to decode.

@@ -1,9 +1,19 @@
 // StatementCache: LRU list + index.
 #include "drivers/postgresql/pg_statement_cache.hpp"
 
+#include <cstdio>
 #include <cstring>
+#include <random>
 
 namespace dbpool::pg {
+
+StatementCache::StatementCache(size_t capacity) : capacity_(capacity) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  char prefix[32];
+  std::snprintf(prefix, sizeof(prefix), "dbpool_%016llx_",
+                static_cast<unsigned long long>(rng()));
+  prefix_ = prefix;
+}
 
 std::string StatementCache::Key(std::string_view sql, const unsigned int* types, int count) {
   std::string key;
@@ -34,8 +44,9 @@ StatementCache::Entry& StatementCache::Add(const std::string& key,
   }
   lru_.emplace_front(key, Entry{});
   Entry& entry = lru_.front().second;
-  // Letters and digits only: the name is spliced into DEALLOCATE without quoting.
-  entry.name = "dbpool_s" + std::to_string(next_id_++);
+  // Lower-case letters, digits and '_' only: the name is spliced into DEALLOCATE without
+  // quoting (and stays far below NAMEDATALEN).
+  entry.name = prefix_ + std::to_string(next_id_++);
   index_.emplace(std::string_view(lru_.front().first), lru_.begin());
   return entry;
 }

@@ -34,7 +34,9 @@ class StatementCache {
 
   /// `capacity` 0 disables the cache (unnamed statements only, for PgBouncer's transaction
   /// mode, where a session's named statements may live on another server connection).
-  explicit StatementCache(size_t capacity) : capacity_(capacity) {}
+  /// Names start with a random per-cache prefix: behind a transaction-mode pooler several
+  /// clients share a server session, and one client's "dbpool_s1" must never run another's.
+  explicit StatementCache(size_t capacity);
   StatementCache(const StatementCache&) = delete;
   StatementCache& operator=(const StatementCache&) = delete;
 
@@ -61,10 +63,18 @@ class StatementCache {
     index_.clear();
     lru_.clear();
   }
+  /// Forgets every entry and prepares no more (a transaction-mode pooler was detected).
+  void Disable() {
+    Clear();
+    capacity_ = 0;
+  }
+  /// The prefix of this cache's statement names ("dbpool_" + 16 hex digits + "_").
+  const std::string& prefix() const { return prefix_; }
 
  private:
   using List = std::list<std::pair<std::string, Entry>>;  // front = most recently used
   size_t capacity_;
+  std::string prefix_;
   uint64_t next_id_ = 0;
   List lru_;
   std::unordered_map<std::string_view, List::iterator> index_;  // views into lru_ keys
