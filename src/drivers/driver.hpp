@@ -129,6 +129,19 @@ class Driver {
   /// Opens a connection; fails with kConnection within config.connect_timeout, naming the
   /// host (never the password).
   virtual asio::awaitable<std::unique_ptr<Connection>> Connect(ConnectionConfig config) = 0;
+
+  /// True when the single statement `sql`/`params` may share a connection (opened with
+  /// `config`) with other such statements in flight at the same time: the driver's
+  /// connections then accept concurrent Query/Execute calls for it (from any thread),
+  /// pipeline them and match the results in order, and a cancel stops only that call. The
+  /// default (false) gives every call a connection of its own.
+  virtual bool CanMultiplex(const ConnectionConfig& config, const std::string& sql,
+                            const Params& params) const {
+    (void)config;
+    (void)sql;
+    (void)params;
+    return false;
+  }
 };
 
 /// The driver for a normalised db_type ("postgresql", "sqlite"); throws DbError(kConfig)
