@@ -10,7 +10,7 @@ import time
 import uuid
 
 import pytest
-from db_pool import ConnectionError, QueryError, QueryTimeoutError
+from db_pool import CircuitBreaker, CircuitOpenError, ConnectionError, QueryError, QueryTimeoutError
 from faults.proxy import FaultProxy
 
 DELAY = 0.1
@@ -181,4 +181,32 @@ async def test_leak_detection_reports_a_call_that_holds_its_share_too_long(pool,
         assert any("multiplexed connection" in r.getMessage() for r in caplog.records)
     finally:
         await pool.remove_pool("leaky")
+        await proxy.close()
+
+
+async def test_circuit_breaker_counts_each_shared_call_and_opens(pool, redis_url, key):
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    proxy = await FaultProxy(port).start()
+    try:
+        await pool.create_pool(
+            "cb", url=f"redis://127.0.0.1:{proxy.port}/0", min_connections=1, max_connections=1,
+            acquire_timeout=0.5, connect_timeout=1, health_check_interval=0,
+            circuit_breaker=CircuitBreaker(failure_threshold=3, recovery_timeout=1.0))
+        proxy.reply_delay = DELAY
+        tasks = [asyncio.ensure_future(pool.query("cb", ["GET", key(f"k{i}")])) for i in range(10)]
+        await asyncio.sleep(DELAY / 2)
+        proxy.set_mode("reset")  # cuts the shared connection and refuses new ones
+        results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
+        assert all(isinstance(r, ConnectionError) for r in results), results
+        # Ten calls failed on the cut connection: the breaker (threshold 3) is open.
+        assert pool.get_pool_status("cb")["circuit_breaker"] == "open"
+        with pytest.raises(CircuitOpenError):
+            await pool.query("cb", ["GET", key("k0")])
+        proxy.set_mode("pass")
+        proxy.reply_delay = 0
+        await asyncio.sleep(1.1)  # recovery_timeout: one probe let through
+        assert (await pool.query("cb", "PING"))["value"][0] == "PONG"
+        assert pool.get_pool_status("cb")["circuit_breaker"] == "closed"
+    finally:
+        await pool.remove_pool("cb")
         await proxy.close()
