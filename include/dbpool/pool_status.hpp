@@ -15,6 +15,8 @@ struct PoolStatus {
   int in_use = 0;
   int waiting = 0;     ///< callers queued for a connection
   int pending = 0;     ///< connections being opened
+  int shared = 0;       ///< of in_use: connections multiplexed (lent to several calls at once)
+  int shared_calls = 0; ///< calls running on those shared connections
   int min_connections = 0;
   int max_connections = 0;
   bool closed = false;

@@ -405,7 +405,8 @@ class DatabasePool:
         return _TransactionContext(self, pool_id)
 
     def get_pool_status(self, pool_id: str) -> dict[str, Any]:
-        """Counts of pool ``pool_id``: size, idle, in_use, waiting, pending, min/max, its
+        """Counts of pool ``pool_id``: size, idle, in_use, waiting, pending, shared and
+        shared_calls (connections multiplexed by several calls at once, and those calls), min/max, its
         URL with the password redacted, and its health: ``health`` ("unknown", "healthy",
         "unhealthy"), ``consecutive_failures``, ``last_error``, ``seconds_since_check``,
         ``connect_attempts``, ``leaks_reported``, ``circuit_breaker`` ("off", "closed",

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <random>
+#include <utility>
 
 #include "common/diagnostics.hpp"
 #include "core/resilience/circuit_breaker.hpp"
@@ -26,20 +27,31 @@ Clock::duration ToDuration(double seconds) {
 /// One caller waiting for a connection. `handed` is set under the pool mutex; the channel
 /// only wakes the waiting coroutine (it is safe to signal from any thread).
 struct LocalPool::Waiter {
-  explicit Waiter(asio::any_io_executor ex) : signal(ex, 1) {}
+  Waiter(asio::any_io_executor ex, bool share, CancelTokenPtr cancel)
+      : signal(ex, 1), share(share), cancel(std::move(cancel)) {}
   asio::experimental::concurrent_channel<void(asio::error_code, int)> signal;  // (int: asio 1.22 rejects void(error_code))
+  const bool share;            // takes a share of a multiplexed connection
+  const CancelTokenPtr cancel; // the borrower, recorded when a share is handed over
   std::unique_ptr<PooledConnection> handed;
+  PooledConnection* shared_handed = nullptr;  // with `sharer`: a share handed over
+  std::list<Sharer>::iterator sharer;
   bool woken = false;  // a slot freed up or the pool closed: look again
 };
 
 Lease::Lease(std::shared_ptr<LocalPool> pool, std::unique_ptr<PooledConnection> entry)
-    : pool_(std::move(pool)), entry_(std::move(entry)) {}
+    : pool_(std::move(pool)), owned_(std::move(entry)) {}
+
+Lease::Lease(std::shared_ptr<LocalPool> pool, PooledConnection* shared,
+             std::list<Sharer>::iterator sharer)
+    : pool_(std::move(pool)), shared_(shared), sharer_(sharer) {}
 
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
     Release();
     pool_ = std::move(other.pool_);
-    entry_ = std::move(other.entry_);
+    owned_ = std::move(other.owned_);
+    shared_ = std::exchange(other.shared_, nullptr);
+    sharer_ = other.sharer_;
   }
   return *this;
 }
@@ -54,7 +66,8 @@ void LocalPool::SetBorrower(PooledConnection& entry, const CancelTokenPtr& cance
 }
 
 void Lease::Release() {
-  if (entry_) pool_->Return(std::move(entry_));
+  if (owned_) pool_->Return(std::move(owned_));
+  if (shared_) pool_->ReturnShare(std::exchange(shared_, nullptr), sharer_);
   pool_.reset();
 }
 
@@ -199,7 +212,77 @@ Lease LocalPool::Lend(std::unique_ptr<PooledConnection> entry, const CancelToken
   return Lease(shared_from_this(), std::move(entry));
 }
 
-asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
+std::list<Sharer>::iterator LocalPool::AddSharerLocked(PooledConnection* entry,
+                                                       const CancelTokenPtr& cancel) {
+  Sharer sharer;
+  sharer.acquired_at = Clock::now();
+  sharer.borrower = cancel;
+  if (cancel) sharer.acquire_site = cancel->site;
+  entry->sharers.push_back(std::move(sharer));
+  return std::prev(entry->sharers.end());
+}
+
+Lease LocalPool::LendShared(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel) {
+  entry->acquired_at = Clock::now();
+  entry->leak_reported = false;
+  entry->discard = false;
+  PooledConnection* raw = entry.get();
+  std::lock_guard lock(mutex_);
+  shared_.push_back(std::move(entry));
+  auto sharer = AddSharerLocked(raw, cancel);
+  ShareWithWaitersLocked(raw);
+  return Lease(shared_from_this(), raw, sharer);
+}
+
+void LocalPool::ShareWithWaitersLocked(PooledConnection* entry) {
+  // The sharers at the head of the queue, in order, up to the first exclusive waiter (it
+  // keeps its place: the connection goes to it when the sharers are done).
+  while (!waiters_.empty() && (waiters_.front()->woken || waiters_.front()->share)) {
+    auto waiter = std::move(waiters_.front());
+    waiters_.pop_front();
+    if (waiter->woken) continue;  // already told to look again; it will re-queue
+    waiter->sharer = AddSharerLocked(entry, waiter->cancel);
+    waiter->shared_handed = entry;
+    waiter->signal.try_send(asio::error_code{}, 0);
+  }
+}
+
+PooledConnection* LocalPool::JoinableLocked() const {
+  const auto now = Clock::now();
+  PooledConnection* best = nullptr;
+  for (const auto& entry : shared_) {
+    // Not one that must be dropped, is broken, or is due to retire (it drains and goes).
+    if (entry->discard || entry->connection->IsBroken() || now >= entry->retire_at) continue;
+    if (best == nullptr || entry->sharers.size() < best->sharers.size()) best = entry.get();
+  }
+  return best;
+}
+
+void LocalPool::ReturnShare(PooledConnection* entry, std::list<Sharer>::iterator sharer) {
+  std::unique_ptr<PooledConnection> last;
+  Sharer gone;
+  {
+    std::lock_guard lock(mutex_);
+    gone = std::move(*sharer);
+    entry->sharers.erase(sharer);
+    if (entry->sharers.empty()) {
+      auto it = std::find_if(shared_.begin(), shared_.end(),
+                             [entry](const auto& e) { return e.get() == entry; });
+      last = std::move(*it);
+      shared_.erase(it);
+    }
+  }
+  if (gone.leak_reported) {
+    char buf[96];
+    std::snprintf(buf, sizeof(buf), "a call reported as leaked was done after %.3g s",
+                  Seconds(Clock::now() - gone.acquired_at).count());
+    WarnLater(buf + (gone.acquire_site.empty() ? "" : " (acquired at " + gone.acquire_site + ")"));
+  }
+  // The last sharer gives the connection back like an exclusive borrower would.
+  if (last) Return(std::move(last));
+}
+
+asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel, bool share) {
   const auto start = Clock::now();
   const auto deadline = start + ToDuration(config_.acquire_timeout);
   const auto borrow_idle = ToDuration(config_.check_on_borrow_idle);
@@ -211,6 +294,13 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
     {
       std::lock_guard lock(mutex_);
       if (closed()) throw DbError(ErrorKind::kPoolClosed, "pool is closed", {}, 0, id_);
+      // A sharer joins a busy shared connection only when no idle one is at hand and
+      // nobody queued before it (an exclusive waiter must not starve behind sharers).
+      if (share && idle_.empty() && waiters_.empty()) {
+        if (PooledConnection* joinable = JoinableLocked()) {
+          co_return Lease(shared_from_this(), joinable, AddSharerLocked(joinable, cancel));
+        }
+      }
       // Waiters queued earlier get connections first (FIFO): Return hands connections to
       // waiters before idling them, so an idle one means nobody is queued.
       if (!idle_.empty()) {
@@ -222,7 +312,7 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
       } else {
         // At max, or the server is failing: the reconnect loop opens (with backoff) and
         // hands connections over, so callers do not hammer a server that is down.
-        waiter = std::make_shared<Waiter>(runtime_.executor());
+        waiter = std::make_shared<Waiter>(runtime_.executor(), share, cancel);
         waiters_.push_back(waiter);
         if (size_ + pending_ < config_.max_connections) EnsureConnectorLocked();
       }
@@ -239,11 +329,14 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
         Discard(std::move(candidate));  // never handed out; try the next one
         continue;
       }
+      if (share) co_return LendShared(std::move(candidate), cancel);
       co_return Lend(std::move(candidate), cancel);
     }
     if (create) {
       try {
-        co_return Lend(co_await OpenReserved(), cancel);
+        std::unique_ptr<PooledConnection> opened = co_await OpenReserved();
+        if (share) co_return LendShared(std::move(opened), cancel);
+        co_return Lend(std::move(opened), cancel);
       } catch (const DbError& e) {
         if (!IsTransientConnectError(e)) throw;
       }
@@ -275,6 +368,9 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
     PoolStatus seen;  // the counts while we were still waiting, for the timeout message
     {
       std::lock_guard lock(mutex_);
+      if (waiter->shared_handed != nullptr) {
+        co_return Lease(shared_from_this(), waiter->shared_handed, waiter->sharer);
+      }
       handed = std::move(waiter->handed);
       if (!handed) {
         seen = StatusLocked();
@@ -282,7 +378,10 @@ asio::awaitable<Lease> LocalPool::Acquire(CancelTokenPtr cancel) {
         if (it != waiters_.end()) waiters_.erase(it);
       }
     }
-    if (handed) co_return Lend(std::move(handed), cancel);
+    if (handed) {
+      if (share) co_return LendShared(std::move(handed), cancel);
+      co_return Lend(std::move(handed), cancel);
+    }
     if (cancel && cancel->cancelled()) continue;  // throws kCancelled at the loop top
     if (closed()) continue;                       // throws kPoolClosed at the loop top
     if (Clock::now() >= deadline) ThrowTimeout(Seconds(Clock::now() - start).count(), seen);
@@ -363,6 +462,15 @@ void LocalPool::ReturnClean(std::unique_ptr<PooledConnection> entry, bool used) 
     return;  // entry is destroyed (closed) when it goes out of scope
   }
   while (!waiters_.empty()) {
+    if (!waiters_.front()->woken && waiters_.front()->share) {
+      // Sharers at the head of the queue all take this connection, as one shared one.
+      entry->acquired_at = Clock::now();
+      entry->leak_reported = false;
+      PooledConnection* raw = entry.get();
+      shared_.push_back(std::move(entry));
+      ShareWithWaitersLocked(raw);
+      return;
+    }
     auto waiter = std::move(waiters_.front());
     waiters_.pop_front();
     if (waiter->woken) continue;  // already told to look again; it will re-queue

@@ -1,8 +1,9 @@
 // LocalPool: one database's connections. Min/max sizing, FIFO waiters with acquire_timeout,
-// idle_timeout and max_lifetime (with jitter), check on borrow, reset on return, and a
-// HealthMonitor (pool_health.cpp: keepalive, health checks, leak detection, reconnect with
-// backoff, auto-scaling). The only lock is this pool's own mutex, held for a few pointer
-// moves, never across I/O. No SQL here: drivers give Ping/ResetSession/IsBroken.
+// idle_timeout and max_lifetime (with jitter), check on borrow, reset on return, shared
+// (multiplexed) leases for calls the driver can pipeline, and a HealthMonitor
+// (pool_health.cpp: keepalive, health checks, leak detection, reconnect with backoff,
+// auto-scaling). The only lock is this pool's own mutex, held for a few pointer moves,
+// never across I/O. No SQL here: drivers give Ping/ResetSession/IsBroken/CanMultiplex.
 #pragma once
 
 #include <asio.hpp>
@@ -11,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +28,14 @@ namespace dbpool {
 using Clock = std::chrono::steady_clock;
 class CircuitBreaker;
 
+/// One call holding a share of a multiplexed connection (leak detection, termination).
+struct Sharer {
+  Clock::time_point acquired_at;
+  std::string acquire_site;
+  std::weak_ptr<CancelToken> borrower;
+  bool leak_reported = false;
+};
+
 /// A connection owned by the pool, with the times the pool manages it by.
 struct PooledConnection {
   std::unique_ptr<Connection> connection;
@@ -38,36 +48,50 @@ struct PooledConnection {
   std::string acquire_site;
   std::weak_ptr<CancelToken> borrower;
   bool leak_reported = false;
-  bool discard = false;  ///< set by Lease::Invalidate: closed on return, never reused
+  /// Set by Lease::Invalidate (maybe by one of several sharers): closed on return, never
+  /// reused, and no further call joins it.
+  std::atomic<bool> discard{false};
+  /// While lent shared: the calls running on it (guarded by the pool mutex); else empty.
+  std::list<Sharer> sharers;
 };
 
 class LocalPool;
 
-/// A borrowed connection; goes back to its pool (reset first if needed) when destroyed.
+/// A borrowed connection, or a share of one lent to several calls at once (multiplexed);
+/// goes back to its pool (reset first if needed) when destroyed, a shared one when its last
+/// sharer is done.
 class Lease {
  public:
   Lease() = default;
   Lease(std::shared_ptr<LocalPool> pool, std::unique_ptr<PooledConnection> entry);
-  Lease(Lease&& other) noexcept = default;
+  Lease(std::shared_ptr<LocalPool> pool, PooledConnection* shared,
+        std::list<Sharer>::iterator sharer);
+  Lease(Lease&& other) noexcept { *this = std::move(other); }
   Lease& operator=(Lease&& other) noexcept;
   ~Lease() { Release(); }
 
-  Connection& operator*() const { return *entry_->connection; }
-  Connection* operator->() const { return entry_->connection.get(); }
-  explicit operator bool() const { return entry_ != nullptr; }
-  /// Returns the connection now (idempotent).
+  Connection& operator*() const { return *entry()->connection; }
+  Connection* operator->() const { return entry()->connection.get(); }
+  explicit operator bool() const { return entry() != nullptr; }
+  /// True for a share of a multiplexed connection.
+  bool shared() const { return shared_ != nullptr; }
+  /// Returns the connection (or this share of it) now (idempotent).
   void Release();
   /// Marks the connection unusable (its state is unknown): it is closed on return.
   void Invalidate() {
-    if (entry_) entry_->discard = true;
+    if (PooledConnection* e = entry()) e->discard = true;
   }
   /// Makes `cancel` the token Close() cancels to terminate the holder (a transaction's
   /// statements each come with their own token, not the one it was acquired with).
   void SetBorrower(const CancelTokenPtr& cancel);
 
  private:
+  PooledConnection* entry() const { return owned_ ? owned_.get() : shared_; }
+
   std::shared_ptr<LocalPool> pool_;
-  std::unique_ptr<PooledConnection> entry_;
+  std::unique_ptr<PooledConnection> owned_;
+  PooledConnection* shared_ = nullptr;  // owned by the pool's shared_ list
+  std::list<Sharer>::iterator sharer_;
 };
 
 class LocalPool : public std::enable_shared_from_this<LocalPool> {
@@ -92,7 +116,17 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   /// while below max, else waits in FIFO order until one is returned, `cancel` fires
   /// (kCancelled) or acquire_timeout passes (kPoolTimeout naming the counts and, while the
   /// server is unreachable, the last connection error).
-  asio::awaitable<Lease> Acquire(CancelTokenPtr cancel);
+  /// With `share` (only for a call the driver CanMultiplex) the lease may be a share of a
+  /// connection other such calls use at the same time: an idle connection is taken first,
+  /// else the least busy shared one is joined (unless exclusive callers are queued: they go
+  /// first), else it is the ordinary path, and a connection handed to a queued sharer goes
+  /// to every sharer at the head of the queue.
+  asio::awaitable<Lease> Acquire(CancelTokenPtr cancel, bool share = false);
+
+  /// The driver's Driver::CanMultiplex: whether this one statement may take a shared lease.
+  bool CanMultiplex(const std::string& sql, const Params& params) const {
+    return driver_->CanMultiplex(config_.connection, sql, params);
+  }
 
   PoolStatus Status() const;
 
@@ -137,6 +171,16 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
                                               std::unique_ptr<PooledConnection> entry);
   /// Records the borrower and makes the lease.
   Lease Lend(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel);
+  /// Makes `entry` a shared connection, hands it to the sharers queued at the head of the
+  /// waiters too, and returns the caller's share.
+  Lease LendShared(std::unique_ptr<PooledConnection> entry, const CancelTokenPtr& cancel);
+  /// Gives shares of `entry` (already shared) to the sharers at the head of the queue.
+  void ShareWithWaitersLocked(PooledConnection* entry);
+  std::list<Sharer>::iterator AddSharerLocked(PooledConnection* entry, const CancelTokenPtr& cancel);
+  /// The shared connection a new sharer may join (the least busy usable one), or nullptr.
+  PooledConnection* JoinableLocked() const;
+  /// Called by a shared Lease: drops the share; the last one returns the connection.
+  void ReturnShare(PooledConnection* entry, std::list<Sharer>::iterator sharer);
   /// Called by Lease: resets if needed, then hands over to a waiter or idles.
   void Return(std::unique_ptr<PooledConnection> entry);
   void SetBorrower(PooledConnection& entry, const CancelTokenPtr& cancel);
@@ -179,6 +223,7 @@ class LocalPool : public std::enable_shared_from_this<LocalPool> {
   std::vector<std::unique_ptr<PooledConnection>> idle_;  // back = most recently used
   std::deque<std::shared_ptr<Waiter>> waiters_;           // FIFO
   std::unordered_set<PooledConnection*> borrowed_;       // owned by their leases
+  std::vector<std::unique_ptr<PooledConnection>> shared_;  // lent to several calls at once
   int size_ = 0;     // open connections (idle + in use)
   int pending_ = 0;  // connections being opened
   int64_t opened_total_ = 0;

@@ -6,11 +6,13 @@
 namespace dbpool {
 
 // Each call goes through GuardedCall (core/resilience): breaker, query_timeout, retries.
-// Bodies copy their SQL and parameters because a retry runs them again.
+// Bodies copy their SQL and parameters because a retry runs them again. Single statements
+// the driver can multiplex take a shared lease (several calls pipelined on one connection).
 
 asio::awaitable<QueryResult> RunQuery(std::shared_ptr<LocalPool> pool, std::string sql,
                                       Params params, CancelTokenPtr cancel) {
-  co_return co_await GuardedCall(pool, cancel, {CallKind::kRead, false},
+  const bool share = pool->CanMultiplex(sql, params);
+  co_return co_await GuardedCall(pool, cancel, {CallKind::kRead, false, share},
                                  [&](Connection& conn, CallProgress&) {
                                    return conn.Query(sql, params, cancel);
                                  });
@@ -18,7 +20,8 @@ asio::awaitable<QueryResult> RunQuery(std::shared_ptr<LocalPool> pool, std::stri
 
 asio::awaitable<int64_t> RunExecute(std::shared_ptr<LocalPool> pool, std::string sql,
                                     Params params, CancelTokenPtr cancel, bool idempotent) {
-  co_return co_await GuardedCall(pool, cancel, {CallKind::kWrite, idempotent},
+  const bool share = pool->CanMultiplex(sql, params);
+  co_return co_await GuardedCall(pool, cancel, {CallKind::kWrite, idempotent, share},
                                  [&](Connection& conn, CallProgress&) {
                                    return conn.Execute(sql, params, cancel);
                                  });

@@ -23,6 +23,8 @@ PoolStatus LocalPool::StatusLocked() const {
   s.idle = static_cast<int>(idle_.size());
   s.in_use = size_ - s.idle;
   s.waiting = static_cast<int>(waiters_.size());
+  s.shared = static_cast<int>(shared_.size());
+  for (const auto& entry : shared_) s.shared_calls += static_cast<int>(entry->sharers.size());
   s.pending = pending_;
   s.min_connections = config_.min_connections;
   s.max_connections = config_.max_connections;
@@ -98,6 +100,11 @@ asio::awaitable<void> LocalPool::Close(double timeout) {
       if (auto token = entry->borrower.lock()) {
         terminated_.insert(token.get());  // its caller hears PoolClosedError, not a cancel
         holders.push_back(std::move(token));
+      }
+    }
+    for (const auto& entry : shared_) {
+      for (const Sharer& sharer : entry->sharers) {
+        if (auto token = sharer.borrower.lock()) holders.push_back(std::move(token));
       }
     }
   }

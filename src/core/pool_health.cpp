@@ -237,17 +237,27 @@ asio::awaitable<void> LocalPool::CheckAndReturn(std::shared_ptr<LocalPool> self,
 
 void LocalPool::ReportLeaksLocked(Clock::time_point now) {
   const auto threshold = ToDuration(config_.leak_detection_threshold);
+  auto report = [&](Clock::time_point acquired_at, const std::string& site, const char* what) {
+    ++leaks_reported_;
+    char buf[200];
+    std::snprintf(buf, sizeof(buf), "possible connection leak: %s for %.3g s (leak_detection_threshold %g s)",
+                  what, Seconds(now - acquired_at).count(), config_.leak_detection_threshold);
+    WarnLater(std::string(buf) + ", acquired at " +
+              (site.empty() ? std::string("an unknown site") : site));
+  };
   for (PooledConnection* entry : borrowed_) {
     if (entry->leak_reported || now - entry->acquired_at < threshold) continue;
     entry->leak_reported = true;
-    ++leaks_reported_;
-    char buf[160];
-    std::snprintf(buf, sizeof(buf),
-                  "possible connection leak: a connection has been held for %.3g s "
-                  "(leak_detection_threshold %g s)",
-                  Seconds(now - entry->acquired_at).count(), config_.leak_detection_threshold);
-    WarnLater(std::string(buf) + ", acquired at " +
-                  (entry->acquire_site.empty() ? std::string("an unknown site") : entry->acquire_site));
+    report(entry->acquired_at, entry->acquire_site, "a connection has been held");
+  }
+  // A multiplexed connection may stay busy for ever under steady traffic: what leaks there
+  // is one call that holds its share too long.
+  for (const auto& entry : shared_) {
+    for (Sharer& sharer : entry->sharers) {
+      if (sharer.leak_reported || now - sharer.acquired_at < threshold) continue;
+      sharer.leak_reported = true;
+      report(sharer.acquired_at, sharer.acquire_site, "a call has held its share of a multiplexed connection");
+    }
   }
 }
 

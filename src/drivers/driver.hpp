@@ -136,6 +136,19 @@ class Driver {
   virtual void set_warning_source(std::string name) { warning_source_ = std::move(name); }
   const std::string& warning_source() const { return warning_source_; }
 
+  /// True when the single statement `sql`/`params` may share a connection (opened with
+  /// `config`) with other such statements in flight at the same time: the driver's
+  /// connections then accept concurrent Query/Execute calls for it (from any thread),
+  /// pipeline them and match the results in order, and a cancel stops only that call. The
+  /// default (false) gives every call a connection of its own.
+  virtual bool CanMultiplex(const ConnectionConfig& config, const std::string& sql,
+                            const Params& params) const {
+    (void)config;
+    (void)sql;
+    (void)params;
+    return false;
+  }
+
  private:
   std::string warning_source_;
 };

@@ -70,6 +70,8 @@ nb::dict StatusDict(const PoolStatus& s, const std::string& redacted_url) {
   d["in_use"] = s.in_use;
   d["waiting"] = s.waiting;
   d["pending"] = s.pending;
+  d["shared"] = s.shared;
+  d["shared_calls"] = s.shared_calls;
   d["min_connections"] = s.min_connections;
   d["max_connections"] = s.max_connections;
   d["closed"] = s.closed;

@@ -1,7 +1,8 @@
-"""The examples run as a newcomer would run them, on SQLite and on PostgreSQL."""
+"""The examples run as a newcomer would run them, on SQLite, PostgreSQL, InfluxDB and Redis."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,16 @@ def test_influxdb_usage(influx_url):
     assert "wrote 6 points" in out
     assert "web-2" in out
     assert out.count("batch of") == 2
+
+
+def test_redis_usage(redis_url):
+    out = _run("redis_usage.py", redis_url)
+    assert "batch of 100 -> n = 100" in out
+    # Shared, not one connection per waiting task (that would open all 4); a health check
+    # taking the connection aside for a moment may let a second one open.
+    opened = re.search(r"200 tasks, 400 commands, connections opened: (\d+) \(max 4\)", out)
+    assert opened and int(opened.group(1)) <= 2, out
+    assert "job-1" in out
 
 
 def test_resilience_example_on_postgresql(pg_url):

@@ -330,6 +330,18 @@ async def test_rediss_tls(pool, tls_redis):
     await pool.execute("tls", ["SET", "k", "over tls"])
     assert (await pool.query("tls", ["GET", "k"]))["value"][0] == "over tls"
     assert pool.get_pool_status("tls")["url"].startswith("rediss://")
+    # Concurrent commands multiplexed on one TLS connection (reads and writes interleave on
+    # the TLS stream): each caller gets its own value.
+    await pool.create_pool("tls1", url=f"rediss://127.0.0.1:{port}/0", ssl_ca_certs=str(cert),
+                           max_connections=1)
+
+    async def one(i: int) -> str:
+        await pool.execute("tls1", ["SET", f"tls:{i}", "x" * (i * 997) + str(i)])
+        return (await pool.query("tls1", ["GET", f"tls:{i}"]))["value"][0]
+
+    values = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(100))), 60)
+    assert values == ["x" * (i * 997) + str(i) for i in range(100)]
+    assert pool.get_pool_status("tls1")["connections_opened"] == 1
     # Verification against the system store fails: the certificate is self-signed.
     with pytest.raises(ConnectionError, match="TLS handshake failed"):
         await pool.create_pool("untrusted", url=f"rediss://127.0.0.1:{port}/0", connect_timeout=5)

@@ -20,6 +20,7 @@ namespace dbpool {
 struct CallOptions {
   CallKind kind = CallKind::kRead;
   bool idempotent = false;  ///< the caller says running it twice is harmless
+  bool share = false;       ///< may run on a shared connection (Driver::CanMultiplex)
 };
 
 namespace detail {
@@ -117,7 +118,7 @@ auto GuardedCall(std::shared_ptr<LocalPool> pool, CancelTokenPtr cancel, CallOpt
       if (ticket.probe_id != 0 && (limit <= 0 || breaker->probe_timeout() < limit)) {
         limit = breaker->probe_timeout();
       }
-      Lease lease = co_await pool->Acquire(cancel);
+      Lease lease = co_await pool->Acquire(cancel, options.share);
       progress.sent = !lease->IsBroken();
       if constexpr (std::is_void_v<T>) {
         co_await detail::WithDeadline<void>(body(*lease, progress), limit, lease, pool->id());

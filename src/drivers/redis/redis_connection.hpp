@@ -1,15 +1,19 @@
 // RedisConnection: one Redis session on an Asio socket, speaking RESP3 (RESP2 with servers
-// older than 6); commands in, replies as Arrow results out; batches pipelined in one write.
+// older than 6); commands in, replies as Arrow results out. Every command goes through the
+// connection's RedisPipeline, so batches and concurrent callers' commands are pipelined.
 #pragma once
 
 #include <asio.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "drivers/driver.hpp"
+#include "drivers/redis/redis_commands.hpp"
+#include "drivers/redis/redis_pipeline.hpp"
 #include "drivers/redis/redis_reply_to_arrow.hpp"
 #include "drivers/redis/redis_transport.hpp"
 #include "drivers/redis/resp.hpp"
@@ -38,9 +42,6 @@ struct RedisOptions {
   std::string Endpoint() const;
 };
 
-/// Shared by a command in flight and its cancel handler (which may run on any thread).
-struct CancelGuard;
-
 class RedisConnection final : public Connection {
  public:
   RedisConnection(Runtime& runtime, RedisOptions options);
@@ -52,16 +53,18 @@ class RedisConnection final : public Connection {
   /// SELECT/CLIENT SETNAME. Throws DbError(kConnection / kConfig); used by RedisDriver,
   /// which bounds it with connect_timeout.
   asio::awaitable<void> Open(const std::vector<asio::ip::tcp::endpoint>* endpoints);
-  /// Closes the socket; pending reads and writes fail. Only from the thread running the
-  /// connection's operations (the connect deadline runs on the connect strand).
+  /// Stops the connect: closes the socket (or, once the handshake runs, shuts it down);
+  /// pending reads and writes fail. From the connect strand (the connect deadline).
   void Abort() {
     aborted_ = true;
-    transport_.Close();
+    pipeline_->Shutdown();
   }
 
   /// `sql` = "SET k 'v'" (split like redis-cli) with params appended as further arguments,
   /// or "" with the whole command in params. Error replies throw kQuery ("GET: WRONGTYPE
-  /// ...") and leave the connection usable.
+  /// ...") and leave the connection usable. Commands for which IsMultiplexable is true may
+  /// be called concurrently (from any thread): they are pipelined, replies matched in
+  /// order, and cancelling one drops its reply; cancelling any other closes the connection.
   asio::awaitable<QueryResult> Query(std::string sql, Params params,
                                      CancelTokenPtr cancel) override;
   asio::awaitable<int64_t> Execute(std::string sql, Params params,
@@ -77,7 +80,7 @@ class RedisConnection final : public Connection {
   asio::awaitable<void> Rollback() override;
   asio::awaitable<void> Ping() override;
 
-  bool IsBroken() const override { return broken_; }
+  bool IsBroken() const override { return broken_ || pipeline_->broken(); }
   bool InTransaction() const override { return in_transaction_; }
   /// The server's client id (CLIENT ID), 0 when the server did not say (RESP2).
   int64_t ServerSessionId() const override { return client_id_; }
@@ -85,49 +88,33 @@ class RedisConnection final : public Connection {
   int protocol() const { return protocol_; }
 
  private:
-  /// Sends `request` (holding `count` commands) and reads `count` replies (pushes are
-  /// skipped). I/O failure marks the connection broken and throws kConnection; `cancel`
-  /// (may be null) closes the socket and the call throws kCancelled.
-  asio::awaitable<std::vector<Reply>> RoundTrip(const std::string* request, size_t count,
-                                                CancelToken* cancel);
-  /// Reads until the parser completes one top-level reply.
-  asio::awaitable<Reply> ReadReply(const CancelGuard* guard);
+  /// Sends `request` (holding `count` commands) through the pipeline and returns their
+  /// replies; see RedisPipeline::Call.
+  asio::awaitable<std::vector<Reply>> RoundTrip(std::string request, size_t count,
+                                                CancelToken* cancel,
+                                                RedisPipeline::OnCancel on_cancel =
+                                                    RedisPipeline::OnCancel::kCloseConnection);
   /// One command during the handshake (no cancel), as a reply.
   asio::awaitable<Reply> Call(const std::vector<std::string>* args);
   /// Runs a single command through RoundTrip and checks transaction bookkeeping.
   asio::awaitable<Reply> RunCommand(std::string sql, Params params, CancelTokenPtr cancel,
                                     CommandInfo* info);
 
-  /// Throws kConnection when the connection is broken or an earlier call was abandoned.
-  void CheckReady();
   /// Updates in_transaction_ / queued_ / broken_ after `reply` to `args`.
   void Track(const std::vector<std::string>& args, const CommandInfo& info, const Reply& reply);
-  /// The kConnection (or kCancelled) error for a failed read/write; marks broken.
-  DbError IoError(const asio::error_code& ec, const CancelGuard* guard, const char* what);
 
   Runtime& runtime_;
   RedisOptions options_;
   std::string endpoint_;
-  Transport transport_;
-  RespParser parser_;
-  std::vector<char> buffer_;  // bytes read and not parsed yet: [begin_, end_)
-  size_t begin_ = 0;
-  size_t end_ = 0;
+  // Shared with its reader and writer coroutines, which may outlive the connection briefly.
+  std::shared_ptr<RedisPipeline> pipeline_;
   int protocol_ = 2;
   int64_t client_id_ = 0;
-  bool aborted_ = false;    // Abort() was called: connect no further
-  bool connected_ = false;  // the handshake is done (messages say "could not connect" before)
-  bool broken_ = false;
-  bool in_flight_ = false;  // a round trip started and did not finish
-  bool in_transaction_ = false;
+  bool aborted_ = false;  // Abort() was called: connect no further
+  // Written only by commands that run alone (QUIT, MULTI, EXEC, DISCARD), read by the pool.
+  std::atomic<bool> broken_{false};
+  std::atomic<bool> in_transaction_{false};
   std::vector<std::string> queued_;  // names of the commands queued since MULTI
 };
-
-/// Builds the argument list of a command: `sql` split like redis-cli, then each parameter
-/// (text and bytes as-is, integers and doubles in decimal, bool as "1"/"0"). Throws
-/// DbError: kQuery for an empty command, unbalanced quotes, named parameters or a command
-/// that would break a pooled connection (SUBSCRIBE, MONITOR, SELECT, ...);
-/// kDataConversion for a NULL argument (naming it).
-std::vector<std::string> BuildCommand(const std::string& sql, const Params& params);
 
 }  // namespace dbpool::redis

@@ -127,6 +127,8 @@ RedisOptions RedisOptions::From(const ConnectionConfig& config) {
         if (c <= ' ' || c == 127) Fail("options.client_name", "must not contain spaces");
       }
       o.client_name = value;
+    } else if (key == "multiplex") {
+      ParseBool(key, value);  // read per call by CanMultiplex
     } else if (key == "ssl") {
       o.tls.enabled = o.tls.enabled || ParseBool(key, value);
     } else if (key == "ssl_ca_certs") {
@@ -147,7 +149,7 @@ RedisOptions RedisOptions::From(const ConnectionConfig& config) {
       o.tls.check_hostname = ParseBool(key, value);
     } else {
       Fail("options." + key,
-           "not a Redis option (known: decode_responses, protocol, client_name, ssl, "
+           "not a Redis option (known: decode_responses, protocol, client_name, multiplex, ssl, "
            "ssl_ca_certs, ssl_certfile, ssl_keyfile, ssl_cert_reqs, ssl_check_hostname)");
     }
   }
@@ -190,6 +192,14 @@ asio::awaitable<std::unique_ptr<Connection>> RedisDriver::Connect(ConnectionConf
     std::rethrow_exception(state->error);
   }
   co_return std::unique_ptr<Connection>(std::move(conn));
+}
+
+bool RedisDriver::CanMultiplex(const ConnectionConfig& config, const std::string& sql,
+                               const Params& params) const {
+  // RedisOptions::From validated the option when the pool opened its first connection.
+  auto option = config.options.find("multiplex");
+  if (option != config.options.end() && !ParseBool("multiplex", option->second)) return false;
+  return IsMultiplexable(sql, params);
 }
 
 }  // namespace dbpool::redis

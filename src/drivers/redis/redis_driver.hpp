@@ -18,6 +18,11 @@ class RedisDriver final : public Driver {
   /// a database number the server refuses.
   asio::awaitable<std::unique_ptr<Connection>> Connect(ConnectionConfig config) override;
 
+  /// Every command but those that block or hold the connection (IsMultiplexable), unless
+  /// the pool's option multiplex=false.
+  bool CanMultiplex(const ConnectionConfig& config, const std::string& sql,
+                    const Params& params) const override;
+
  private:
   Runtime& runtime_;
 };

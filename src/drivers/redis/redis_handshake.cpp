@@ -111,12 +111,13 @@ void CheckSetup(const std::vector<std::vector<std::string>>& commands,
 asio::awaitable<void> RedisConnection::Open(const std::vector<asio::ip::tcp::endpoint>* endpoints) {
   // One address at a time (not asio::async_connect's range form, which would open the
   // socket again for the next address after the deadline closed it).
+  Transport& transport = pipeline_->transport();
   asio::error_code ec = asio::error::host_not_found;
   for (const asio::ip::tcp::endpoint& endpoint : *endpoints) {
     if (aborted_) break;
     asio::error_code ignored;
-    transport_.socket().close(ignored);
-    co_await transport_.socket().async_connect(endpoint,
+    transport.socket().close(ignored);
+    co_await transport.socket().async_connect(endpoint,
                                                asio::redirect_error(asio::use_awaitable, ec));
     if (!ec || aborted_) break;
   }
@@ -124,20 +125,23 @@ asio::awaitable<void> RedisConnection::Open(const std::vector<asio::ip::tcp::end
   if (ec) {
     throw DbError(ErrorKind::kConnection, "could not connect to " + endpoint_ + ": " + ec.message());
   }
-  transport_.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  transport.socket().set_option(asio::ip::tcp::no_delay(true), ec);
   if (options_.tls.enabled) {
     try {
-      transport_.EnableTls(options_.tls, options_.host);
+      transport.EnableTls(options_.tls, options_.host);
     } catch (const std::exception& e) {
       throw DbError(ErrorKind::kConfig, std::string("ssl: could not set up TLS: ") + e.what());
     }
-    co_await transport_.Handshake(&ec);
+    co_await transport.Handshake(&ec);
     if (ec) {
       throw DbError(ErrorKind::kConnection, "could not connect to " + endpoint_ +
                                                 ": TLS handshake failed: " + ec.message());
     }
   }
 
+  // From here on every byte goes through the pipeline (its reader and writer run on the
+  // pipeline's strand; the connect deadline can only shut the socket down).
+  pipeline_->Start();
   bool resp3 = false;
   if (options_.protocol == 3) {
     std::vector<std::string> hello = HelloArgs(options_);
@@ -150,10 +154,10 @@ asio::awaitable<void> RedisConnection::Open(const std::vector<asio::ip::tcp::end
   if (!setup.empty()) {
     std::string request;
     for (const auto& command : setup) AppendCommand(request, command);
-    std::vector<Reply> replies = co_await RoundTrip(&request, setup.size(), nullptr);
+    std::vector<Reply> replies = co_await RoundTrip(std::move(request), setup.size(), nullptr);
     CheckSetup(setup, replies, endpoint_, options_);
   }
-  connected_ = true;
+  pipeline_->SetConnected();
 }
 
 }  // namespace dbpool::redis
