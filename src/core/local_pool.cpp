@@ -57,7 +57,9 @@ Lease& Lease::operator=(Lease&& other) noexcept {
 }
 
 void Lease::SetBorrower(const CancelTokenPtr& cancel) {
-  if (entry_ && cancel) pool_->SetBorrower(*entry_, cancel);
+  // Shares keep the token of their one call from the start; only a held connection (a
+  // transaction's) moves on from statement to statement.
+  if (owned_ && cancel) pool_->SetBorrower(*owned_, cancel);
 }
 
 void LocalPool::SetBorrower(PooledConnection& entry, const CancelTokenPtr& cancel) {
