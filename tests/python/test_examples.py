@@ -1,4 +1,5 @@
-"""The examples run as a newcomer would run them, on SQLite and on PostgreSQL."""
+"""The examples run as a newcomer would run them, on SQLite and on PostgreSQL (and SQL
+Server's on the TDS test server)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,17 @@ def test_influxdb_usage(influx_url):
     assert "wrote 6 points" in out
     assert "web-2" in out
     assert out.count("batch of") == 2
+
+
+def test_mssql_bulk_insert_example_on_the_tds_test_server():
+    sys.path.insert(0, str(EXAMPLES.parents[1] / "tests" / "tds_server"))
+    from launch import TdsServer
+
+    with TdsServer() as server:
+        out = _run("mssql_bulk_insert.py", server.url)
+    assert "wrote 10000 rows" in out
+    assert "bulk_insert: row 1, column 'amount': 123456789.00 is out of range" in out
+    assert "dbpool_Secret1" not in out
 
 
 def test_resilience_example_on_postgresql(pg_url):
