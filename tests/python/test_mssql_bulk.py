@@ -5,6 +5,7 @@ DB_POOL_TEST_MSSQL_URL is set."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import sys
@@ -144,3 +145,48 @@ async def test_empty_frame_writes_nothing(ms):
     await _table(ms, "bulk_empty", "a int")
     assert await ms.bulk_insert("ms", "bulk_empty", pl.DataFrame({"a": pl.Series([], dtype=pl.Int32)})) == 0
     await ms.execute("ms", "DROP TABLE bulk_empty")
+
+
+async def test_max_types_guid_fixed_width_legacy_datetime_and_smallmoney(ms):
+    await _table(ms, "bulk_more", "id int, s nvarchar(max), b varbinary(max), v varchar(max), g uniqueidentifier, "
+                 "c char(3), n nchar(2), dt datetime, sdt smalldatetime, sm smallmoney")
+    df = pl.DataFrame({
+        "id": [1, 2],
+        "s": ["✓" * 5000, None],  # longer than one packet: PLP chunks in the bulk load
+        "b": [b"\x00\xff" * 6000, None],
+        "v": ["x" * 9000, None],
+        "g": ["6F9619FF-8B86-D011-B42D-00C04FC964FF", None],
+        "c": ["ab", None],
+        "n": ["é", None],
+        "dt": [dt.datetime(2024, 5, 6, 7, 8, 9, 123000), None],
+        "sdt": [dt.datetime(2024, 5, 6, 7, 8), None],
+        "sm": pl.Series([Decimal("-214748.3648"), None], dtype=pl.Decimal(10, 4)),
+    })
+    assert await ms.bulk_insert("ms", "bulk_more", df) == 2
+    back = await ms.query("ms", "SELECT * FROM bulk_more ORDER BY id")
+    assert back.row(0) == (1, "✓" * 5000, b"\x00\xff" * 6000, "x" * 9000, "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+                           "ab ", "é ", dt.datetime(2024, 5, 6, 7, 8, 9, 123000), dt.datetime(2024, 5, 6, 7, 8),
+                           Decimal("-214748.3648"))
+    assert back.row(1) == (2,) + (None,) * 9
+    await ms.execute("ms", "DROP TABLE bulk_more")
+
+
+async def test_text_outside_windows_1252_into_varchar_is_refused(ms):
+    await _table(ms, "bulk_cp", "v varchar(10)")
+    with pytest.raises(DataConversionError, match=r"row 1, column 'v': a character outside Windows-1252"):
+        await ms.bulk_insert("ms", "bulk_cp", pl.DataFrame({"v": ["café €", "✓"]}))
+    await ms.execute("ms", "DROP TABLE bulk_cp")
+
+
+async def test_cancelled_bulk_insert_keeps_whole_batches_and_the_pool_usable(mssql_url):
+    async with DatabasePool() as pool:
+        await pool.create_pool("one", url=mssql_url, max_connections=1)
+        await pool.execute_batch("one", ["DROP TABLE IF EXISTS bulk_cancel", "CREATE TABLE bulk_cancel (i int)"])
+        df = pl.DataFrame({"i": pl.Series(range(400000), dtype=pl.Int32)})
+        with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+            await asyncio.wait_for(pool.bulk_insert("one", "bulk_cancel", df, batch_rows=1000), 0.3)
+        assert pool.get_pool_status("one")["in_use"] == 0
+        # Only committed batches are there: the open one went with the closed connection.
+        n = (await pool.query("one", "SELECT COUNT(*) AS n FROM bulk_cancel"))["n"][0]
+        assert n % 1000 == 0 and n < 400000
+        await pool.execute("one", "DROP TABLE bulk_cancel")

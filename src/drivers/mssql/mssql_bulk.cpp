@@ -593,6 +593,10 @@ int64_t MssqlConnection::BulkCopy(const std::string& target, const arrow::Import
 
   sink_.Clear();
   if (bcp_init(dbproc_, target.c_str(), nullptr, nullptr, DB_IN) == FAIL) {
+    if (target_->cancelled.load(std::memory_order_acquire)) {
+      broken_.store(true, std::memory_order_release);  // bcp half set up: start afresh
+      ThrowCancelled();
+    }
     DbError error = Failure("bcp_init failed");
     throw DbError(error.kind(), "bulk_insert into " + target + ": " + error.message(),
                   error.sqlstate(), error.vendor_code());
