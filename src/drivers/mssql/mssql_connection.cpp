@@ -273,6 +273,12 @@ QueryResult MssqlConnection::ReadResults(bool want_rows) {
           CancelStatement();  // the rest of the result is discarded
           throw;
         }
+        if (target_->cancelled.load(std::memory_order_acquire) && dbdead(dbproc_) != TRUE) {
+          // db-lib sent the attention from its interrupt check and read the DONE_ATTN; the
+          // row read it interrupted reports a failure. Nothing is left to drain.
+          CancelStatement();
+          ThrowCancelled();
+        }
         throw Failure("reading the result from " + endpoint_ + " failed");
       }
       if (!complete) {
