@@ -190,3 +190,11 @@ async def test_cancelled_bulk_insert_keeps_whole_batches_and_the_pool_usable(mss
         n = (await pool.query("one", "SELECT COUNT(*) AS n FROM bulk_cancel"))["n"][0]
         assert n % 1000 == 0 and n < 400000
         await pool.execute("one", "DROP TABLE bulk_cancel")
+
+
+async def test_empty_string_arrives_as_null(ms):
+    # db-lib's bcp reads a length of 0 as NULL (docs/types.md): documented, and checked here.
+    await _table(ms, "bulk_emptystr", "id int, s nvarchar(5)")
+    assert await ms.bulk_insert("ms", "bulk_emptystr", pl.DataFrame({"id": [1, 2], "s": ["", "x"]})) == 2
+    assert (await ms.query("ms", "SELECT id, s FROM bulk_emptystr ORDER BY id")).rows() == [(1, None), (2, "x")]
+    await ms.execute("ms", "DROP TABLE bulk_emptystr")
