@@ -2,6 +2,7 @@
 // strings, validity bitmaps, offsets and string views of batches exported by others.
 #include "arrow/import.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <limits>
 
@@ -38,7 +39,23 @@ ImportedType ImportedType::Parse(const std::string& f, const std::string& column
   else if (f == "u") t.kind = ImportKind::kString;
   else if (f == "U") { t.kind = ImportKind::kString; t.large = true; }
   else if (f == "vu") { t.kind = ImportKind::kString; t.view = true; }
+  else if (f == "z") t.kind = ImportKind::kBinary;
+  else if (f == "Z") { t.kind = ImportKind::kBinary; t.large = true; }
+  else if (f == "vz") { t.kind = ImportKind::kBinary; t.view = true; }
   else if (f == "tdD") t.kind = ImportKind::kDate32;
+  else if (f.size() > 2 && f.compare(0, 2, "d:") == 0) {
+    // "d:precision,scale[,bitwidth]": decimal128 unless a bit width says otherwise.
+    int precision = 0, scale = 0, bits = 128;
+    if (std::sscanf(f.c_str() + 2, "%d,%d,%d", &precision, &scale, &bits) < 2 || bits != 128 ||
+        precision < 1 || precision > 38 || scale < 0 || scale > precision) {
+      Fail("column '" + column + "': Arrow decimal '" + f +
+           "' is not supported (decimal128 with precision 1..38 and 0 <= scale <= precision)");
+    }
+    t.kind = ImportKind::kDecimal;
+    t.byte_width = 16;
+    t.precision = precision;
+    t.scale = scale;
+  }
   else if (f.size() >= 4 && f.compare(0, 2, "ts") == 0 && f[3] == ':') {
     t.kind = ImportKind::kTimestamp;
     switch (f[2]) {
@@ -51,7 +68,8 @@ ImportedType ImportedType::Parse(const std::string& f, const std::string& column
     t.timezone = f.substr(4);
   } else {
     Fail("column '" + column + "': Arrow type '" + f +
-         "' is not supported here (integers, floats, booleans, strings, timestamps, dates)");
+         "' is not supported here (integers, floats, booleans, strings, binary, decimals, "
+         "timestamps, dates)");
   }
   return t;
 }
@@ -113,6 +131,13 @@ std::string_view ColumnView::String(int64_t row) const {
   }
   auto* offsets = static_cast<const int32_t*>(array_->buffers[1]);
   return std::string_view(data + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]));
+}
+
+__int128 ColumnView::Decimal(int64_t row) const {
+  __int128 value;  // little-endian two's complement, 16 bytes
+  std::memcpy(&value, static_cast<const char*>(array_->buffers[1]) + 16 * (array_->offset + row),
+              sizeof(value));
+  return value;
 }
 
 bool ColumnView::TimeNs(int64_t row, int64_t* out) const {

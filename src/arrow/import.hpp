@@ -13,14 +13,18 @@
 namespace dbpool::arrow {
 
 /// What an imported column holds, by logical family.
-enum class ImportKind { kNull, kBoolean, kInt, kUInt, kFloat, kString, kTimestamp, kDate32 };
+enum class ImportKind {
+  kNull, kBoolean, kInt, kUInt, kFloat, kString, kBinary, kDecimal, kTimestamp, kDate32
+};
 
 /// The type of one imported column, from its C Data format string.
 struct ImportedType {
   ImportKind kind = ImportKind::kNull;
   int byte_width = 0;        ///< integers and floats: 1, 2, 4, 8
-  bool large = false;        ///< String with 64-bit offsets ("U")
-  bool view = false;         ///< Utf8View ("vu")
+  bool large = false;        ///< String/Binary with 64-bit offsets ("U", "Z")
+  bool view = false;         ///< Utf8View / BinaryView ("vu", "vz")
+  int precision = 0;         ///< Decimal: digits (decimal128 only)
+  int scale = 0;             ///< Decimal: digits after the point
   int64_t ns_per_unit = 1;   ///< Timestamp: nanoseconds per tick (s, ms, us, ns)
   std::string timezone;      ///< Timestamp: "" = naive
   std::string format;        ///< the format string as exported
@@ -40,7 +44,14 @@ class ColumnView {
   int64_t Int(int64_t row) const;    ///< kInt (any width)
   uint64_t UInt(int64_t row) const;  ///< kUInt (any width)
   double Float(int64_t row) const;   ///< kFloat (float32 widened)
+  /// kString and kBinary (the same layouts).
   std::string_view String(int64_t row) const;
+  /// kDecimal: the unscaled value (scale in type().scale).
+  __int128 Decimal(int64_t row) const;
+  /// kDate32: days since 1970-01-01.
+  int32_t Days(int64_t row) const { return At<int32_t>(row); }
+  /// kTimestamp: the stored ticks (units of type().ns_per_unit nanoseconds).
+  int64_t Ticks(int64_t row) const { return At<int64_t>(row); }
   /// kTimestamp / kDate32 as nanoseconds since the epoch (UTC for zoned timestamps: Arrow
   /// stores zoned values as UTC already); false when it overflows int64 nanoseconds.
   bool TimeNs(int64_t row, int64_t* out) const;

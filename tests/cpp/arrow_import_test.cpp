@@ -169,6 +169,43 @@ TEST(ArrowImport, UnsupportedTypeNamesTheColumn) {
   EXPECT_EQ(stream.release, nullptr);
 }
 
+TEST(ArrowImport, DecimalAndBinaryColumns) {
+  __int128 unscaled[2] = {-12345, (static_cast<__int128>(1) << 100)};
+  std::vector<const void*> decimal_buffers = {nullptr, unscaled};
+  int64_t offsets[3] = {0, 2, 2};
+  const char bytes[] = {'\0', '\xff'};
+  std::vector<const void*> binary_buffers = {nullptr, offsets, bytes};
+  FakeStream fake;
+  fake.Add("d", "d:38,2", Array(2, 0, 0, &decimal_buffers));
+  fake.Add("z", "Z", Array(2, 0, 0, &binary_buffers));
+  ArrowArrayStream stream = fake.Stream();
+  auto table = ImportedTable::FromStream(&stream);
+  ColumnView d = table->Column(0, 0);
+  EXPECT_EQ(d.type().kind, ImportKind::kDecimal);
+  EXPECT_EQ(d.type().precision, 38);
+  EXPECT_EQ(d.type().scale, 2);
+  EXPECT_TRUE(d.Decimal(0) == -12345);
+  EXPECT_TRUE(d.Decimal(1) == (static_cast<__int128>(1) << 100));
+  ColumnView z = table->Column(0, 1);
+  EXPECT_EQ(z.type().kind, ImportKind::kBinary);
+  EXPECT_EQ(z.String(0), std::string_view(bytes, 2));
+  EXPECT_EQ(z.String(1), "");
+}
+
+TEST(ArrowImport, Decimal256IsRefusedNamingTheColumn) {
+  std::vector<const void*> buffers = {nullptr, nullptr};
+  FakeStream fake;
+  fake.Add("wide", "d:60,2,256", Array(0, 0, 0, &buffers));
+  ArrowArrayStream stream = fake.Stream();
+  try {
+    ImportedTable::FromStream(&stream);
+    FAIL() << "expected a DbError";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
+    EXPECT_NE(std::string(e.what()).find("column 'wide'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ArrowImport, TimestampOverflowIsReported) {
   int64_t seconds[1] = {INT64_MAX / 10};
   std::vector<const void*> buffers = {nullptr, seconds};

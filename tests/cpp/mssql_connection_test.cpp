@@ -278,6 +278,35 @@ TEST_F(MssqlConnectionTest, CancelWaitforWithinASecondAndReuseTheConnection) {
   Run(conn->Ping());
 }
 
+TEST_F(MssqlConnectionTest, CancelWhileTheServerPausesMidResultKeepsTheSession) {
+  if (!UsingTestServer()) GTEST_SKIP() << "needs the TDS test server's scripted pause";
+  auto conn = Connect();
+  const int64_t spid = conn->ServerSessionId();
+  Execute(*conn, "DROP TABLE IF EXISTS pause_rows");
+  Execute(*conn, "CREATE TABLE pause_rows (i int)");
+  Execute(*conn, "INSERT INTO pause_rows VALUES (1), (2), (3), (4), (5), (6)");
+  auto cancel = std::make_shared<CancelToken>();
+  auto start = steady_clock::now();
+  std::thread canceller([cancel] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    cancel->Cancel();
+  });
+  // Three rows, then the server says nothing for 30 s: db-lib is blocked in its read.
+  DbError e = Catch([&] {
+    Query(*conn, "SELECT i, dbpool_delay_after(3, 30) AS d FROM pause_rows ORDER BY i", {},
+          cancel);
+  });
+  canceller.join();
+  EXPECT_EQ(e.kind(), ErrorKind::kCancelled) << e.what();
+  EXPECT_LT(SecondsSince(start), 5.0);
+  EXPECT_FALSE(conn->IsBroken());
+  // The attention was acknowledged (DONE_ATTN): the same session runs the next statement.
+  QueryResult r = Query(*conn, "SELECT @@SPID AS spid, COUNT(*) AS n FROM pause_rows");
+  EXPECT_EQ(At<int16_t>(Column(r, 0), 0), spid);
+  EXPECT_EQ(At<int32_t>(Column(r, 1), 0), 6);
+  Execute(*conn, "DROP TABLE pause_rows");
+}
+
 TEST_F(MssqlConnectionTest, QueryTimeoutCancelsTheStatement) {
   ConnectionConfig config = config_;
   config.options["statement_timeout"] = "0.3";

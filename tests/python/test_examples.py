@@ -1,4 +1,5 @@
-"""The examples run as a newcomer would run them, on SQLite, PostgreSQL, InfluxDB and Redis."""
+"""The examples run as a newcomer would run them, on SQLite, PostgreSQL, InfluxDB and Redis
+(and SQL Server's on the TDS test server)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,17 @@ def test_redis_usage(redis_url):
     opened = re.search(r"200 tasks, 400 commands, connections opened: (\d+) \(max 4\)", out)
     assert opened and int(opened.group(1)) <= 2, out
     assert "job-1" in out
+
+
+def test_mssql_bulk_insert_example_on_the_tds_test_server():
+    sys.path.insert(0, str(EXAMPLES.parents[1] / "tests" / "tds_server"))
+    from launch import TdsServer
+
+    with TdsServer() as server:
+        out = _run("mssql_bulk_insert.py", server.url)
+    assert "wrote 10000 rows" in out
+    assert "bulk_insert: row 1, column 'amount': 123456789.00 is out of range" in out
+    assert "dbpool_Secret1" not in out
 
 
 def test_resilience_example_on_postgresql(pg_url):

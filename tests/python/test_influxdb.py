@@ -209,6 +209,8 @@ async def test_bulk_insert_invalid_rows_are_named(ix):
         await ix.bulk_insert("ix", "bad", pl.DataFrame({"v": [1]}))
     with pytest.raises(DataConversionError, match="column 'l'.*not supported"):
         await ix.bulk_insert("ix", "bad", pl.DataFrame({"time": ns([1]), "l": [[1]]}))
+    with pytest.raises(DataConversionError, match="column 'b': Arrow Binary is not supported by InfluxDB"):
+        await ix.bulk_insert("ix", "bad", pl.DataFrame({"time": ns([1]), "b": [b"\x00"]}))
     # A type conflict with stored points: the server's error, naming the batch's rows.
     await ix.bulk_insert("ix", "typed", pl.DataFrame({"time": ns([1]), "v": [1]}))
     with pytest.raises(QueryError, match=r"rows 0\.\.1: .*field type conflict"):

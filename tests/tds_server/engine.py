@@ -110,6 +110,8 @@ class Engine:
     def run(self, tokens: list[Tok], params: dict, param_types: dict[str, SqlType]) -> Result:
         first = tokens[0].upper
         second = tokens[1].upper if len(tokens) > 1 else ""
+        if first == "SET" and second == "FMTONLY" and len(tokens) > 2:
+            return self._fmtonly(tokens, params, param_types)
         if first == "SET":
             if len(tokens) > 3 and tokens[1].kind == "var" and tokens[2].is_op("="):
                 name = tokens[1].text[1:].lower()
@@ -153,6 +155,13 @@ class Engine:
             first = "DELETE"
         if first in ("SELECT", "WITH", "VALUES") or (first == "" and tokens[0].is_op("(")):
             return self._select(tokens, params, param_types)
+        if first == "INSERT" and second == "BULK" and len(tokens) > 2:
+            # The bulk load (packet 0x07) that follows goes into this table (see bulk.py).
+            sqlite_name, key, _ = _table_name(tokens, 2)
+            if self.columns_of(key) is None:
+                raise SqlError(208, f"Invalid object name '{key}'.", 16, 1)
+            self.session.bulk_target = (sqlite_name, key)
+            return Result()
         if first in ("INSERT", "UPDATE", "DELETE", "MERGE", "CREATE", "DROP", "ALTER"):
             cur = self._execute(tokens, params)
             count = cur.rowcount if first in ("INSERT", "UPDATE", "DELETE", "MERGE") else None
@@ -170,6 +179,22 @@ class Engine:
             return self.conn.execute(sql, params)
         except sqlite3.Error as e:
             raise translate_error(e, sql) from None
+
+    def _fmtonly(self, tokens: list[Tok], params: dict, param_types: dict[str, SqlType]) -> Result:
+        """SET FMTONLY ON|OFF: statements describe their result without running. FreeTDS's
+        bcp sends 'SET FMTONLY ON select * from t SET FMTONLY OFF' as one statement."""
+        on = tokens[2].upper == "ON"
+        inner = tokens[3:]
+        if len(inner) >= 3 and inner[-3].upper == "SET" and inner[-2].upper == "FMTONLY":
+            inner = inner[:-3]
+        if not inner:
+            self.session.fmtonly = on
+            return Result()
+        if not on or inner[0].upper != "SELECT":
+            raise SqlError(102, f"Incorrect syntax near '{inner[0].text}'.", 15)
+        result = self._select(inner, params, param_types)
+        result.rows, result.rowcount = [], None
+        return result
 
     def _waitfor(self, tokens: list[Tok]) -> Result:
         if len(tokens) < 3 or tokens[1].upper != "DELAY" or tokens[2].kind != "str":
@@ -285,6 +310,8 @@ class Engine:
             if t is None:
                 t = _type_from_values([r[i] for r in rows])
             columns.append((label, t))
+        if self.session.fmtonly:
+            rows = []
         wire_rows = [[sqltypes.to_wire(t, v) for (_, t), v in zip(columns, r, strict=True)] for r in rows]
         self.session.rowcount = len(rows)
         disconnect = any(t.upper == "DBPOOL_DISCONNECT" for t in tokens)

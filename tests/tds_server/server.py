@@ -13,6 +13,7 @@ import itertools
 import struct
 import sys
 
+import bulk
 import engine
 import wire
 from sqltypes import SqlError
@@ -64,6 +65,8 @@ class Session:
         self.packet_size = 4096
         self.database = server.database
         self.nocount = False
+        self.fmtonly = False
+        self.bulk_target: tuple[str, str] | None = None  # announced by INSERT BULK
         self.trancount = 0
         self.rowcount = 0
         self.out = bytearray()
@@ -248,9 +251,28 @@ class Session:
             await self.execute(sql, {}, {}, in_proc=False)
         elif ptype == wire.PKT_RPC:
             await self.rpc(payload)
+        elif ptype == bulk.PKT_BULK_LOAD:
+            await self.bulk_load(payload)
         else:
             raise wire.ProtocolError(f"unsupported packet type 0x{ptype:02X}")
         await self.flush(True)
+
+    async def bulk_load(self, payload: bytes) -> None:
+        target, self.bulk_target = self.bulk_target, None
+        loop = asyncio.get_running_loop()
+        try:
+            try:
+                count = await loop.run_in_executor(self.server.executor, bulk.insert, self.engine, target, payload)
+            except (wire.ProtocolError, ValueError, KeyError) as e:  # a bulk stream we cannot read
+                raise SqlError(4804, f"TDS test server: cannot read the bulk load: {type(e).__name__}: {e}", 16, 1) from None
+        except SqlError as e:
+            self.server.log(f"spid {self.spid}: bulk load error {e.number}: {e.text}")
+            await self.emit(wire.message(wire.TOK_ERROR, e.number, e.state, e.klass, e.text, SERVER_NAME))
+            await self.emit(wire.done(wire.DONE_ERROR | (wire.DONE_INXACT if self.trancount else 0)))
+            return
+        self.server.log(f"spid {self.spid}: bulk load of {count} rows into {target[1]}")
+        self.rowcount = count
+        await self.emit(wire.done(wire.DONE_COUNT | (wire.DONE_INXACT if self.trancount else 0), count))
 
     async def rpc(self, payload: bytes) -> None:
         r = wire.Reader(payload)

@@ -75,6 +75,15 @@ LineWriter::LineWriter(std::string_view measurement, const arrow::ImportedTable&
                    "(nanoseconds) column, not Arrow '" + table.types()[time_].format + "'");
     }
   }
+  for (size_t c = 0; c < table.names().size(); ++c) {
+    ImportKind kind = table.types()[c].kind;
+    if (kind == ImportKind::kBinary || kind == ImportKind::kDecimal) {
+      throw DbError(ErrorKind::kDataConversion,
+                    "bulk_insert: column '" + table.names()[c] + "': Arrow " +
+                        (kind == ImportKind::kBinary ? "Binary" : "Decimal") +
+                        " is not supported by InfluxDB line protocol (cast it to String or Float64)");
+    }
+  }
   std::vector<char> is_tag(table.names().size(), 0);
   for (const std::string& tag : options.tag_columns) {
     int c = table.Find(tag);
@@ -166,6 +175,8 @@ void LineWriter::Row(size_t batch, int64_t row, int64_t index, std::string& out)
         break;
       }
       case ImportKind::kString: QuoteString(column.String(row), out); break;
+      case ImportKind::kBinary:
+      case ImportKind::kDecimal: break;  // refused by the constructor
       case ImportKind::kTimestamp:
       case ImportKind::kDate32: {
         int64_t ns;

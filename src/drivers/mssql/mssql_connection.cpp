@@ -18,26 +18,21 @@
 namespace dbpool::mssql {
 namespace {
 
-// How long a cancelled statement may take to acknowledge its attention before the socket
-// is shut down (the connection is then replaced).
-constexpr auto kCancelGrace = std::chrono::seconds(2);
-// Once rows arrive, the reading thread checks the cancel between rows and sends the
-// attention itself; if it does not within this time it is blocked in a db-lib read (the
-// server paused mid-result), where only closing the socket reaches it.
-constexpr auto kReadingGrace = std::chrono::milliseconds(150);
+// How long a cancelled statement may take to send and have acknowledged its attention
+// before the socket is shut down (the connection is then replaced). The reading thread
+// sends the attention itself: between rows when rows flow, or, blocked in a db-lib read
+// while the server pauses mid-result, at db-lib's next once-a-second interrupt check (see
+// AttachSink); both are well within this.
+constexpr auto kCancelGrace = std::chrono::milliseconds(2500);
 
 void ArmWatchdog(const std::shared_ptr<CancelTarget>& target, uint64_t op,
                  const asio::any_io_executor& executor, bool attention_seen) {
-  const bool short_grace =
-      !attention_seen && target->reading.load(std::memory_order_acquire);
-  auto timer = std::make_shared<asio::steady_timer>(
-      executor, short_grace ? std::chrono::steady_clock::duration(kReadingGrace)
-                            : std::chrono::steady_clock::duration(kCancelGrace));
+  auto timer = std::make_shared<asio::steady_timer>(executor, kCancelGrace);
   timer->async_wait([timer, target, op, executor, attention_seen](const asio::error_code&) {
     std::lock_guard lock(target->mutex);
     if (target->operation != op || target->socket_fd < 0) return;
     if (!attention_seen && target->attention_sent.load(std::memory_order_acquire)) {
-      // The reader is draining after its attention: give it the full grace.
+      // The attention went out late: give its acknowledgement one more grace.
       ArmWatchdog(target, op, executor, true);
       return;
     }
@@ -90,6 +85,8 @@ MssqlConnection::MssqlConnection(Runtime& runtime, DBPROCESS* dbproc, std::strin
   }
   target_->socket_fd = dbiordesc(dbproc_);
   spid_ = dbspid(dbproc_);
+  sink_.cancelled = &target_->cancelled;
+  sink_.attention_sent = &target_->attention_sent;
   AttachSink(dbproc_, &sink_);
 }
 
@@ -125,8 +122,7 @@ void MssqlConnection::ThrowCancelled() {
   throw DbError(ErrorKind::kCancelled, "statement cancelled", "HY008");
 }
 
-QueryResult MssqlConnection::Run(const std::string& sql, const Params& params,
-                                 CancelToken* cancel, bool want_rows) {
+void MssqlConnection::CheckUsable(CancelToken* cancel) const {
   if (broken_.load(std::memory_order_acquire)) {
     throw DbError(ErrorKind::kConnection, "the connection to " + endpoint_ + " is broken",
                   "08S01");
@@ -134,35 +130,49 @@ QueryResult MssqlConnection::Run(const std::string& sql, const Params& params,
   if (cancel != nullptr && cancel->cancelled()) {
     throw DbError(ErrorKind::kCancelled, "cancelled before the statement started", "HY008");
   }
-  const uint64_t op = ++next_operation_;
+}
+
+MssqlConnection::Operation::Operation(MssqlConnection& connection, CancelToken* cancel)
+    : target_(*connection.target_) {
+  const uint64_t op = ++connection.next_operation_;
   {
-    std::lock_guard lock(target_->mutex);
-    target_->operation = op;
-    target_->cancelled.store(false, std::memory_order_release);
-    target_->reading.store(false, std::memory_order_release);
-    target_->attention_sent.store(false, std::memory_order_release);
+    std::lock_guard lock(target_.mutex);
+    target_.operation = op;
+    target_.cancelled.store(false, std::memory_order_release);
+    target_.reading.store(false, std::memory_order_release);
+    target_.attention_sent.store(false, std::memory_order_release);
     uint64_t drained;
-    while (::read(target_->event_fd, &drained, sizeof(drained)) > 0) {
+    while (::read(target_.event_fd, &drained, sizeof(drained)) > 0) {
     }
   }
-  struct EndOperation {
-    CancelTarget& target;
-    ~EndOperation() {
-      std::lock_guard lock(target.mutex);
-      target.operation = 0;
-    }
-  } end_operation{*target_};
-  std::optional<CancelScope> scope;
   if (cancel != nullptr) {
-    scope.emplace(*cancel, [target = target_, op, executor = runtime_.executor()] {
+    scope_.emplace(*cancel, [target = connection.target_, op,
+                             executor = connection.runtime_.executor()] {
       CancelTarget::Cancel(target, op, executor);
     });
   }
+}
+
+MssqlConnection::Operation::~Operation() {
+  scope_.reset();  // no cancel reaches the target once the operation has ended
+  std::lock_guard lock(target_.mutex);
+  target_.operation = 0;
+}
+
+QueryResult MssqlConnection::Run(const std::string& sql, const Params& params,
+                                 CancelToken* cancel, bool want_rows) {
+  CheckUsable(cancel);
+  Operation operation(*this, cancel);
   return Exchange(sql, params, want_rows);
 }
 
 QueryResult MssqlConnection::Exchange(const std::string& sql, const Params& params,
                                       bool want_rows) {
+  Send(sql, params);
+  return ReadResults(want_rows);
+}
+
+void MssqlConnection::Send(const std::string& sql, const Params& params) {
   if (sql.find_first_not_of(" \t\r\n;") == std::string::npos) {
     throw DbError(ErrorKind::kQuery, "empty statement", "42000");
   }
@@ -184,7 +194,7 @@ QueryResult MssqlConnection::Exchange(const std::string& sql, const Params& para
   switch (WaitForResponse()) {
     case Wait::kReady:
       target_->reading.store(true, std::memory_order_release);
-      break;
+      return;
     case Wait::kCancelled:
       CancelStatement();
       ThrowCancelled();
@@ -197,7 +207,6 @@ QueryResult MssqlConnection::Exchange(const std::string& sql, const Params& para
                         " s (statement_timeout)",
                     "HYT00");
   }
-  return ReadResults(want_rows);
 }
 
 MssqlConnection::Wait MssqlConnection::WaitForResponse() {
@@ -263,6 +272,12 @@ QueryResult MssqlConnection::ReadResults(bool want_rows) {
         if (error.kind() == ErrorKind::kDataConversion) {
           CancelStatement();  // the rest of the result is discarded
           throw;
+        }
+        if (target_->cancelled.load(std::memory_order_acquire) && dbdead(dbproc_) != TRUE) {
+          // db-lib sent the attention from its interrupt check and read the DONE_ATTN; the
+          // row read it interrupted reports a failure. Nothing is left to drain.
+          CancelStatement();
+          ThrowCancelled();
         }
         throw Failure("reading the result from " + endpoint_ + " failed");
       }

@@ -123,6 +123,7 @@ void Open(ConnectState& s) {
   DBSETLPWD(login, s.config.password.c_str());
   DBSETLAPP(login, s.options.application_name.c_str());
   DBSETLCHARSET(login, "UTF-8");  // db-lib converts every text value to UTF-8
+  BCP_SETL(login, TRUE);          // bulk_insert (bcp) needs it set before the login
   if (!s.config.database.empty()) DBSETLDBNAME(login, s.config.database.c_str());
   DBSETLVERSION(login, static_cast<BYTE>(s.options.tds_version));
   // Process-wide in db-lib: pools with different connect_timeouts may see each other's, so

@@ -23,6 +23,18 @@ ErrorSink* SinkFor(DBPROCESS* dbproc) {
 int ErrHandler(DBPROCESS* dbproc, int severity, int dberr, int oserr, char* dberrstr,
                char* oserrstr) {
   if (dberr == SYBESMSG) return INT_CANCEL;  // "check messages from the server": we have them
+  if (dberr == SYBETIME) {
+    // Only our interrupt check makes db-lib time out (no dbsettime): a cancelled statement.
+    // INT_TIMEOUT: send the attention and keep reading (INT_CANCEL would close the socket).
+    ErrorSink* sink = SinkFor(dbproc);
+    if (sink != nullptr && sink->cancelled != nullptr &&
+        sink->cancelled->load(std::memory_order_acquire)) {
+      if (sink->attention_sent != nullptr) {
+        sink->attention_sent->store(true, std::memory_order_release);
+      }
+      return INT_TIMEOUT;
+    }
+  }
   std::string text = dberrstr != nullptr ? dberrstr : "db-lib error";
   if (oserr != 0 && oserr != DBNOERR && oserrstr != nullptr && *oserrstr != '\0' &&
       std::string_view(oserrstr) != "Success") {
@@ -33,6 +45,20 @@ int ErrHandler(DBPROCESS* dbproc, int severity, int dberr, int oserr, char* dber
   if (ErrorSink* sink = SinkFor(dbproc)) sink->OnLibraryError(dberr, std::move(text));
   return INT_CANCEL;
 }
+
+// dbsetinterrupt's check, called by db-lib about once a second while a read waits.
+int CheckInterrupt(void* handle) {
+  auto* dbproc = static_cast<DBPROCESS*>(handle);
+  auto* sink = reinterpret_cast<ErrorSink*>(dbgetuserdata(dbproc));
+  if (sink == nullptr || sink->cancelled == nullptr) return FALSE;
+  if (!sink->cancelled->load(std::memory_order_acquire)) return FALSE;
+  // Once the attention is out, the wait is for its acknowledgement: let it be.
+  return sink->attention_sent != nullptr && sink->attention_sent->load(std::memory_order_acquire)
+             ? FALSE
+             : TRUE;
+}
+
+int HandleInterrupt(void*) { return INT_CANCEL; }
 
 // Server messages: severity <= 10 are informational (PRINT, "Changed database context").
 int MsgHandler(DBPROCESS* dbproc, DBINT msgno, int msgstate, int severity, char* msgtext,
@@ -75,6 +101,11 @@ void InitDbLib() {
 
 void AttachSink(DBPROCESS* dbproc, ErrorSink* sink) {
   dbsetuserdata(dbproc, reinterpret_cast<BYTE*>(sink));
+  if (sink != nullptr) {
+    dbsetinterrupt(dbproc, &CheckInterrupt, &HandleInterrupt);
+  } else {
+    dbsetinterrupt(dbproc, nullptr, nullptr);
+  }
 }
 
 ThreadSinkScope::ThreadSinkScope(ErrorSink* sink) : previous_(tls_sink) { tls_sink = sink; }

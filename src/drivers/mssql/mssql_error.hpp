@@ -4,6 +4,7 @@
 
 #include <sybdb.h>
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,11 @@ class ErrorSink {
     library_error_ = 0;
     library_text_.clear();
   }
+
+  /// Set by the connection: the running operation's cancel flag, and where to say that
+  /// db-lib was told to send the attention itself (see InterruptWhenCancelled).
+  const std::atomic<bool>* cancelled = nullptr;
+  std::atomic<bool>* attention_sent = nullptr;
   void OnServerMessage(ServerMessage message) { server_errors_.push_back(std::move(message)); }
   void OnLibraryError(int number, std::string text);
 
@@ -49,7 +55,15 @@ class ErrorSink {
 /// Initialises db-lib once per process (dbinit) and installs the handlers. Thread safe.
 void InitDbLib();
 
-/// Routes messages about `dbproc` to `sink` (dbsetuserdata).
+/// Routes messages about `dbproc` to `sink` (dbsetuserdata), and installs the interrupt
+/// check below (nullptr removes both).
+///
+/// A db-lib read blocked on a silent server (one that paused mid-result) cannot be woken
+/// from another thread without racing the reader. db-lib wakes up once a second while it
+/// waits and asks its interrupt check (dbsetinterrupt); when the sink's cancel flag is set,
+/// the check answers INT_CANCEL, db-lib reports a timeout (SYBETIME) and the error handler
+/// answers INT_TIMEOUT: db-lib then sends the attention itself, on the reading thread, and
+/// goes on reading until the server's DONE_ATTN. The session stays usable.
 void AttachSink(DBPROCESS* dbproc, ErrorSink* sink);
 
 /// While alive, messages without a DBPROCESS that has a sink (those of dbopen) go to `sink`

@@ -18,8 +18,8 @@ using arrow::RecordBatchBuilder;
 
 constexpr int64_t kDaysFrom1900To1970 = 25567;
 constexpr int64_t kMicrosPerDay = 86400LL * 1000 * 1000;
-// Rows between looks at the cancel flag: often enough that a cancel is seen well within
-// the connection's short cancel grace (150 ms) even when rows trickle in.
+// Rows between looks at the cancel flag: often enough that a cancel is seen at once even
+// when rows trickle in.
 constexpr int kCancelCheckRows = 16;
 
 template <typename T>
