@@ -1,6 +1,9 @@
 // Multiplexing on one Redis connection: FIFO reply matching (ReplyQueue, no server), then
 // concurrent calls on one real connection: each caller gets its own reply, an error reply
 // fails only its command, a cancelled call's reply is dropped without disturbing the others.
+#include <unistd.h>
+
+#include <chrono>
 #include <future>
 #include <thread>
 
@@ -99,7 +102,10 @@ class RedisMultiplexTest : public RedisTest {
  protected:
   std::string Key(const std::string& name) {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    return std::string("cpptest:") + info->name() + ":" + name;
+    // A run id keeps keys of earlier runs on the same server (INCR counts) out of the way.
+    static const std::string run = std::to_string(::getpid()) + "." +
+        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    return "cpptest:" + run + ":" + info->name() + ":" + name;
   }
   std::string GetText(const QueryResult& result) { return Strings(Column(result, 0))[0]; }
 };
@@ -188,6 +194,13 @@ TEST_F(RedisMultiplexTest, AKilledConnectionFailsEveryCallInFlight) {
   auto blocked = asio::co_spawn(runtime_.executor(),
                                 conn->Query("", Args({"BLPOP", Key("never"), "0"}), nullptr),
                                 asio::use_future);
+  // Calls spawned together have no order among them: wait until the server has the BLPOP,
+  // so the PINGs queue behind it instead of perhaps overtaking it.
+  auto client_list = [&] { return GetText(Query(*admin, "", Args({"CLIENT", "LIST", "ID", std::to_string(id)}))); };
+  for (int i = 0; i < 500 && client_list().find("cmd=blpop") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(client_list().find("cmd=blpop"), std::string::npos) << client_list();
   std::vector<std::future<QueryResult>> behind;
   for (int i = 0; i < 10; ++i) {
     behind.push_back(asio::co_spawn(runtime_.executor(), conn->Query("PING", {}, nullptr),
