@@ -8,8 +8,10 @@
 # Names: postgresql pgbouncer mariadb redis influxdb etcd, or "all".
 # Plain processes (no systemd, no docker), own ports, data under $REPO/.services/<name>
 # (or /tmp/dbpool-services-$UID-<hash of $REPO>/<name> when the server's OS user cannot reach $REPO).
-# Ports: 55432 postgresql, 56432 pgbouncer, 53306 mariadb, 56379 redis, 58086 influxdb,
-# 52379 etcd, each shifted by $DB_POOL_PORT_OFFSET (default 0).
+# Ports: 25432 postgresql, 26432 pgbouncer, 23306 mariadb, 26379 redis, 28086 influxdb,
+# 22379 etcd, each shifted by $DB_POOL_PORT_OFFSET (default 0). All lie below Linux's
+# ephemeral range (32768-60999): an outgoing connection of any process could take a port
+# in it just as a server wants to bind it.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,14 +27,14 @@ TIMEOUT=30
 # in a fresh clone) can run their own servers side by side.
 PORT_OFFSET="${DB_POOL_PORT_OFFSET:-0}"
 [[ "$PORT_OFFSET" =~ ^[0-9]{1,4}$ && "$PORT_OFFSET" -le 5000 ]] || { echo "[services] ERROR: DB_POOL_PORT_OFFSET must be 0..5000, got '$PORT_OFFSET'" >&2; exit 2; }
-PG_PORT=$((55432 + PORT_OFFSET))
-PGBOUNCER_PORT=$((56432 + PORT_OFFSET))
-MYSQL_PORT=$((53306 + PORT_OFFSET))
-REDIS_PORT=$((56379 + PORT_OFFSET))
-INFLUX_PORT=$((58086 + PORT_OFFSET))
-INFLUX_RPC_PORT=$((58088 + PORT_OFFSET))
-ETCD_PORT=$((52379 + PORT_OFFSET))
-ETCD_PEER_PORT=$((52380 + PORT_OFFSET))
+PG_PORT=$((25432 + PORT_OFFSET))
+PGBOUNCER_PORT=$((26432 + PORT_OFFSET))
+MYSQL_PORT=$((23306 + PORT_OFFSET))
+REDIS_PORT=$((26379 + PORT_OFFSET))
+INFLUX_PORT=$((28086 + PORT_OFFSET))
+INFLUX_RPC_PORT=$((28088 + PORT_OFFSET))
+ETCD_PORT=$((22379 + PORT_OFFSET))
+ETCD_PEER_PORT=$((22380 + PORT_OFFSET))
 
 TEST_DB=dbpool_test
 TEST_USER=dbpool
