@@ -279,6 +279,37 @@ async def test_replica_down_behind_proxy_is_banned_then_unbanned(dbp, pair):
         await proxy.close()
 
 
+async def test_active_standby_switches_after_switch_threshold_failures_in_a_row(dbp, pair):
+    primary, replica = pair
+    # Slow on the primary only: each read there hits the primary pool's query_timeout (a
+    # failure the HealthMonitor cannot see: the server answers its checks), and is answered
+    # by the standby instead.
+    slow_on_primary = (
+        "SELECT pg_is_in_recovery() AS standby, "
+        "CASE WHEN pg_is_in_recovery() THEN 0 ELSE (SELECT 0 FROM pg_sleep(2)) END AS z"
+    )
+    await dbp.create_pool("a", url=_url(primary.port), **MEMBER, query_timeout=0.3)
+    await dbp.create_pool("b", url=_url(replica.port), **MEMBER)
+    await dbp.create_group("as", ActiveStandby(primary="a", backup="b", switch_threshold=3, ban_time=60))
+    assert (await dbp.query("as", "SELECT pg_is_in_recovery() AS r"))["r"][0] is False
+    for n in (1, 2):
+        started = time.monotonic()
+        df = await dbp.query("as", slow_on_primary)
+        assert df["standby"][0] is True  # moved on to the backup after the timeout
+        assert time.monotonic() - started >= 0.3
+        a = _members(dbp.get_pool_status("as"))["a"]
+        assert (a["state"], a["failures"]) == ("up", n), a  # below the threshold: still up
+    await dbp.query("as", slow_on_primary)  # the third failure in a row bans the primary
+    a = _members(dbp.get_pool_status("as"))["a"]
+    assert a["state"] == "banned" and a["bans"] == 1, a
+    # Banned: calls go straight to the backup, without waiting for the primary's timeout.
+    started = time.monotonic()
+    for _ in range(5):
+        assert (await dbp.query("as", slow_on_primary))["standby"][0] is True
+    assert time.monotonic() - started < 5 * 0.3
+    assert _members(dbp.get_pool_status("as"))["a"]["calls"] == 4  # 1 good + 3 timed out
+
+
 # --- test 9: failover with pg_promote, and read_only_mode -------------------------------
 
 async def test_read_only_mode_reads_never_stop(dbp, fresh_pair):
