@@ -43,6 +43,31 @@ asio::awaitable<PgConnection::PipelineRun> PgConnection::RunPipeline(int sent, i
   co_return run;
 }
 
+asio::awaitable<PgConnection::PipelineRun> PgConnection::RunWithDeallocates(int sent,
+                                                                            CancelToken* cancel) {
+  std::vector<std::string> deallocate = std::move(pending_deallocate_);
+  pending_deallocate_.clear();
+  int syncs = 1;
+  for (const std::string& old : deallocate) {
+    std::string command = "DEALLOCATE " + old;
+    if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
+                                       nullptr, kTextResults);
+    if (sent) sent = PQpipelineSync(conn_);
+    ++syncs;
+  }
+  PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel);
+  for (size_t i = 1; i < pipeline.segments.size() && i <= deallocate.size(); ++i) {
+    // A failed transaction refuses DEALLOCATE too: try again with the next statement.
+    for (const auto& query : pipeline.segments[i]) {
+      const PGresult* failed = FirstError(query);
+      if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
+        pending_deallocate_.push_back(deallocate[i - 1]);
+      }
+    }
+  }
+  co_return pipeline;
+}
+
 asio::awaitable<PgConnection::PipelineRun> PgConnection::CollectPipeline(int syncs) {
   PipelineRun run;
   run.segments.emplace_back();

@@ -469,8 +469,6 @@ asio::awaitable<PgConnection::StatementRun> PgConnection::RunStatement(const std
   // after a Sync of their own, so that a failure there cannot touch this statement.
   BeforeSend(cancel);
   std::string name = statements_.Add(key, &pending_deallocate_).name;
-  std::vector<std::string> deallocate = std::move(pending_deallocate_);
-  pending_deallocate_.clear();
   int sent = PQenterPipelineMode(conn_);
   if (sent) sent = PQsendPrepare(conn_, name.c_str(), sql.c_str(), bound.count(), bound.types());
   if (sent) {
@@ -478,24 +476,7 @@ asio::awaitable<PgConnection::StatementRun> PgConnection::RunStatement(const std
                                bound.lengths(), bound.formats(), result_format);
   }
   if (sent) sent = PQpipelineSync(conn_);
-  int syncs = 1;
-  for (const std::string& old : deallocate) {
-    std::string command = "DEALLOCATE " + old;
-    if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
-                                       nullptr, kTextResults);
-    if (sent) sent = PQpipelineSync(conn_);
-    ++syncs;
-  }
-  PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel);
-  for (size_t i = 1; i < pipeline.segments.size() && i <= deallocate.size(); ++i) {
-    // A failed transaction refuses DEALLOCATE too: try again with the next statement.
-    for (const auto& query : pipeline.segments[i]) {
-      const PGresult* failed = FirstError(query);
-      if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
-        pending_deallocate_.push_back(deallocate[i - 1]);
-      }
-    }
-  }
+  PipelineRun pipeline = co_await RunWithDeallocates(sent, cancel);
   auto& queries = pipeline.segments.at(0);
   if (queries.size() != 2) {
     throw Broken(DbError(ErrorKind::kInternal, "unexpected pipeline results from " + endpoint_));

@@ -36,29 +36,11 @@ asio::awaitable<PgResult> PgConnection::PrepareDescribe(const std::string& sql,
                                                         int n_params, const unsigned int* types,
                                                         CancelToken* cancel) {
   BeforeSend(cancel);
-  std::vector<std::string> deallocate = std::move(pending_deallocate_);
-  pending_deallocate_.clear();
   int sent = PQenterPipelineMode(conn_);
   if (sent && prepare) sent = PQsendPrepare(conn_, name.c_str(), sql.c_str(), n_params, types);
   if (sent) sent = PQsendDescribePrepared(conn_, name.c_str());
   if (sent) sent = PQpipelineSync(conn_);
-  int syncs = 1;
-  for (const std::string& old : deallocate) {
-    std::string command = "DEALLOCATE " + old;
-    if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
-                                       nullptr, kTextResults);
-    if (sent) sent = PQpipelineSync(conn_);
-    ++syncs;
-  }
-  PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel);
-  for (size_t i = 1; i < pipeline.segments.size() && i <= deallocate.size(); ++i) {
-    for (const auto& query : pipeline.segments[i]) {
-      const PGresult* failed = FirstError(query);
-      if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
-        pending_deallocate_.push_back(deallocate[i - 1]);
-      }
-    }
-  }
+  PipelineRun pipeline = co_await RunWithDeallocates(sent, cancel);
   auto& queries = pipeline.segments.at(0);
   for (const auto& query : queries) {
     if (const PGresult* failed = FirstError(query)) {
