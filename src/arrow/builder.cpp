@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "arrow/utf8.hpp"
 #include "dbpool/error.hpp"
 
 namespace dbpool::arrow {
@@ -142,6 +143,20 @@ void VarBinaryBuilder::AppendNull() {
 
 void VarBinaryBuilder::Reserve(int64_t additional) {
   offsets_.Reserve(additional * static_cast<int64_t>(sizeof(int64_t)));
+}
+
+int64_t VarBinaryBuilder::FindInvalidUtf8() const {
+  const auto* text = reinterpret_cast<const char*>(data_.data());
+  if (IsAscii(text, static_cast<size_t>(data_.size()))) return -1;
+  // A valid whole buffer can still hide an invalid value (a truncated sequence completed
+  // by the next value's bytes), so non-ASCII text is checked value by value.
+  const auto* offsets = reinterpret_cast<const int64_t*>(offsets_.data());
+  for (int64_t i = 0; i < length_; ++i) {
+    if (!IsValidUtf8(text + offsets[i], static_cast<size_t>(offsets[i + 1] - offsets[i]))) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 void VarBinaryBuilder::Finish(ArrowArray* out) {

@@ -148,6 +148,10 @@ class VarBinaryBuilder final : public ArrayBuilder {
   void AppendNull() override;
   void Reserve(int64_t additional) override;
   void ReserveData(int64_t bytes) { data_.Reserve(bytes); }
+  /// Index (within this batch) of the first value that is not well-formed UTF-8, or -1.
+  /// One pass over the whole data buffer when it is all ASCII (the common case), so a
+  /// driver can append text unchecked and validate once per batch.
+  int64_t FindInvalidUtf8() const;
   void Finish(ArrowArray* out) override;
   int64_t memory_bytes() const override {
     return offsets_.size() + data_.size() + validity_.size();

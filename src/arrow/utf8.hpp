@@ -11,4 +11,9 @@ namespace dbpool::arrow {
 /// sequence. ASCII is checked 8 bytes at a time.
 bool IsValidUtf8(const char* data, size_t size);
 
+/// True when every byte is below 0x80. Much faster per byte than IsValidUtf8 (a vectorized
+/// OR of whole words): a builder checks a batch's whole data buffer with it first, and only
+/// a buffer with non-ASCII bytes is then checked value by value.
+bool IsAscii(const char* data, size_t size);
+
 }  // namespace dbpool::arrow

@@ -1,11 +1,12 @@
-// Tests for IsValidUtf8: the rejected classes one by one, then a randomized comparison with a
-// straightforward reference decoder.
+// Tests for IsValidUtf8 (the rejected classes one by one, then a randomized comparison with a
+// straightforward reference decoder), IsAscii and the builder's per-batch check.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <random>
 #include <string>
 
+#include "arrow/builder.hpp"
 #include "arrow/utf8.hpp"
 
 namespace dbpool::arrow {
@@ -147,6 +148,48 @@ TEST(ArrowUtf8, EveryCodePointRoundTrips) {
     bool surrogate = cp >= 0xD800 && cp <= 0xDFFF;
     ASSERT_EQ(Valid(s), !surrogate) << std::hex << cp;
   }
+}
+
+TEST(ArrowUtf8, IsAsciiFindsAHighByteAnywhere) {
+  EXPECT_TRUE(IsAscii(nullptr, 0));
+  // Lengths around the 32-byte step and its tail, a high byte at every position.
+  for (size_t len = 1; len < 100; ++len) {
+    std::string s(len, 'a');
+    ASSERT_TRUE(IsAscii(s.data(), s.size()));
+    for (size_t pos = 0; pos < len; ++pos) {
+      s[pos] = '\xC3';
+      ASSERT_FALSE(IsAscii(s.data(), s.size())) << len << " " << pos;
+      s[pos] = '\x7F';
+      ASSERT_TRUE(IsAscii(s.data(), s.size()));
+      s[pos] = 'a';
+    }
+  }
+}
+
+TEST(ArrowUtf8, BuilderFindsTheFirstInvalidValue) {
+  VarBinaryBuilder ascii(DataType::Of(TypeId::kString));
+  ascii.Append("plain");
+  ascii.AppendNull();
+  ascii.Append("");
+  EXPECT_EQ(ascii.FindInvalidUtf8(), -1);
+
+  VarBinaryBuilder mixed(DataType::Of(TypeId::kString));
+  mixed.Append("h\xC3\xA9llo");  // valid, non-ASCII: the value-by-value path
+  mixed.AppendNull();
+  mixed.Append("ok");
+  EXPECT_EQ(mixed.FindInvalidUtf8(), -1);
+  // Each value alone is invalid, yet their concatenation "\xC3\xA9" is valid UTF-8: the
+  // check must not take the whole buffer's validity for the values'.
+  mixed.Append("\xC3");
+  mixed.Append("\xA9");
+  EXPECT_EQ(mixed.FindInvalidUtf8(), 3);
+
+  ArrowArray out{};
+  mixed.Finish(&out);  // the next batch is checked on its own, from index 0
+  out.release(&out);
+  mixed.Append("fine");
+  mixed.Append("\xFF");
+  EXPECT_EQ(mixed.FindInvalidUtf8(), 1);
 }
 
 }  // namespace

@@ -139,6 +139,20 @@ TEST(SqliteConvert, Temporal) {
   EXPECT_FALSE(ParseDate("2023-02-29", &days));
   EXPECT_FALSE(ParseDate("2024-13-01", &days));
   EXPECT_FALSE(ParseDate("2024-1-01", &days));
+  // The exact 'YYYY-MM-DD' fast path and the general (trimming) parser agree.
+  EXPECT_TRUE(ParseDate("1999-12-31", &days));
+  EXPECT_EQ(days, 10956);
+  EXPECT_TRUE(ParseDate(" 1999-12-31 ", &days));
+  EXPECT_EQ(days, 10956);
+  EXPECT_TRUE(ParseDate("0001-01-01", &days));
+  EXPECT_EQ(days, -719162);
+  EXPECT_TRUE(ParseDate("9999-12-31", &days));
+  EXPECT_EQ(days, 2932896);
+  EXPECT_FALSE(ParseDate("2024-00-10", &days));
+  EXPECT_FALSE(ParseDate("2024-04-31", &days));
+  EXPECT_FALSE(ParseDate("2024-02-3a", &days));
+  EXPECT_FALSE(ParseDate("2024/02/03", &days));
+  EXPECT_FALSE(ParseDate("+024-02-03", &days));
   EXPECT_TRUE(ParseTimestamp("1970-01-01 00:00:01.5", &us));
   EXPECT_EQ(us, 1500000);
   EXPECT_TRUE(ParseTimestamp("1970-01-01T02:00:00+02:00", &us));

@@ -194,6 +194,13 @@ TEST_F(SqliteTypesTest, InvalidUtf8NamesTheColumn) {
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'name'"), std::string::npos) << e.what();
   EXPECT_NE(e.message().find("UTF-8"), std::string::npos) << e.what();
+  EXPECT_NE(e.message().find("row index 1"), std::string::npos) << e.what();
+  // Two values that are each invalid but valid when concatenated (text is checked per
+  // batch, over the whole data buffer first): the first one is named.
+  Execute(*conn_, "INSERT INTO t VALUES (3, CAST(x'61C3' AS TEXT)), (4, CAST(x'A9' AS TEXT))");
+  e = CatchDbError([&] { Query(*conn_, "SELECT id, name FROM t WHERE id >= 3 ORDER BY id"); });
+  EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
+  EXPECT_NE(e.message().find("column 'name' (TEXT) row index 0"), std::string::npos) << e.what();
   // The bytes stay reachable as a blob, and the connection is fine.
   QueryResult r = Query(*conn_, "SELECT CAST(name AS BLOB) FROM t WHERE id = 2");
   EXPECT_EQ(Bytes(Column(r, 0), 0), "\xC3\x28");

@@ -9,13 +9,12 @@
 namespace dbpool::sqlite {
 namespace {
 
+// std::isspace's set in the C locale, inline: Trim runs on every parsed cell.
+bool IsSpace(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 std::string_view Trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
+  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
   return text;
 }
 
@@ -240,6 +239,24 @@ bool ParseDecimal(std::string_view text, int32_t precision, int32_t scale, __int
 }
 
 bool ParseDate(std::string_view text, int32_t* days) {
+  // Fast path for exactly 'YYYY-MM-DD' (how SQLite's date() writes dates): no trimming and
+  // one digit check for all eight digits; anything else takes the general parser.
+  if (text.size() == 10 && text[4] == '-' && text[7] == '-') {
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    // Unsigned wrap-around makes any byte below '0' large too: one compare per digit.
+    const unsigned y0 = p[0] - 48u, y1 = p[1] - 48u, y2 = p[2] - 48u, y3 = p[3] - 48u;
+    const unsigned m0 = p[5] - 48u, m1 = p[6] - 48u, d0 = p[8] - 48u, d1 = p[9] - 48u;
+    const bool bad = (y0 > 9) | (y1 > 9) | (y2 > 9) | (y3 > 9) | (m0 > 9) | (m1 > 9) |
+                     (d0 > 9) | (d1 > 9);  // bitwise: no branch per digit
+    if (!bad) {
+      const int year = static_cast<int>(y0 * 1000 + y1 * 100 + y2 * 10 + y3);
+      const int month = static_cast<int>(m0 * 10 + m1);
+      const int day = static_cast<int>(d0 * 10 + d1);
+      if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return false;
+      *days = static_cast<int32_t>(DaysFromCivil(year, month, day));
+      return true;
+    }
+  }
   text = Trim(text);
   size_t pos = 0;
   int64_t d;
