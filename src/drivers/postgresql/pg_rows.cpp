@@ -8,6 +8,7 @@
 #include "drivers/postgresql/pg_connection.hpp"
 #include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
+#include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_params.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
 #include "drivers/postgresql/pg_results.hpp"
@@ -140,6 +141,12 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::RowQuery(
   bool cancel_sent = DisarmCancel(&guard);
   if (cancel_sent) co_await AwaitCancelSent(guard.request);
   if (error) std::rethrow_exception(error);
+  if (out != nullptr && outcome == CopyOutcome::kDone) {
+    // The whole result is known: its values decide the interval columns' type.
+    if (const IntervalColumns intervals(plans); intervals.any()) {
+      out->schema = intervals.FinishWhole(out->batches);
+    }
+  }
   if (outcome == CopyOutcome::kNotCopied && statements_.enabled()) {
     // Stale (gone, or its columns changed): the regular path prepares it again. A
     // DEALLOCATE of one that is gone fails on its own Sync, harmlessly.
@@ -152,7 +159,10 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     const std::vector<ColumnPlan>& plans, CancelGuard& guard, bool in_transaction,
     int64_t batch_rows, BatchSink* sink, std::vector<RecordBatch>* out) {
   std::exception_ptr stop_error;
-  if (sink != nullptr) {
+  // A stream with interval columns announces its schema with the first batch, whose values
+  // fix their type (pg_interval.hpp); any other, at once.
+  IntervalColumns intervals(sink != nullptr ? plans : std::vector<ColumnPlan>{});
+  if (sink != nullptr && !intervals.any()) {
     try {
       co_await sink->OnSchema(SchemaOf(plans));
     } catch (...) {
@@ -226,6 +236,9 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
       }
       bool more = true;
       try {
+        if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
+          co_await sink->OnSchema(std::move(*schema));
+        }
         more = co_await sink->OnBatch(std::move(batch));  // the backpressure
       } catch (...) {
         stop_error = std::current_exception();
@@ -260,9 +273,14 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (sink == nullptr) {
       out->push_back(std::move(batch));
     } else {
+      if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
+        co_await sink->OnSchema(std::move(*schema));
+      }
       bool more = co_await sink->OnBatch(std::move(batch));
       (void)more;  // the last one anyway
     }
+  } else if (sink != nullptr) {
+    if (auto schema = intervals.ForStream(nullptr, 0)) co_await sink->OnSchema(std::move(*schema));
   }
   co_return CopyOutcome::kDone;
 }
