@@ -140,6 +140,7 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::RowQuery(
   }
   bool cancel_sent = DisarmCancel(&guard);
   if (cancel_sent) co_await AwaitCancelSent(guard.request);
+  ClearSingleRowMode();
   if (error) std::rethrow_exception(error);
   if (out != nullptr && outcome == CopyOutcome::kDone) {
     // The whole result is known: its values decide the interval columns' type.
@@ -283,6 +284,20 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (auto schema = intervals.ForStream(nullptr, 0)) co_await sink->OnSchema(std::move(*schema));
   }
   co_return CopyOutcome::kDone;
+}
+
+void PgConnection::ClearSingleRowMode() {
+  // libpq (15 to 17) keeps single-row mode set after the statement ended, and resets it only
+  // when the next command is sent outside pipeline mode. A pipelined execute_batch whose
+  // first statement is a query (an unnamed or already prepared one) would then get that
+  // statement's rows one PGRES_SINGLE_TUPLE at a time, and read its result as empty.
+  // PQsendQuery without a command resets that state (PQsendQueryStart) and, refusing the
+  // null command, sends nothing.
+  if (IsBroken() || PQpipelineStatus(conn_) != PQ_PIPELINE_OFF ||
+      PQtransactionStatus(conn_) == PQTRANS_ACTIVE) {
+    return;
+  }
+  (void)PQsendQuery(conn_, nullptr);
 }
 
 asio::awaitable<void> PgConnection::AbandonRows(CancelGuard& guard, bool in_transaction) {
