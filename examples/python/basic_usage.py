@@ -46,6 +46,11 @@ async def main(url: str) -> None:
             print(f"transaction rolled back: SQLSTATE {error.sqlstate}")
         remaining = await pool.query("main", "SELECT count(*) AS n FROM users")
         print("users after rollback:", remaining["n"][0])
+
+        if url.startswith("postgres"):
+            # interval: a Duration unless a value has months, then {months, days, microseconds}.
+            spans = await pool.query("main", "SELECT interval '90 minutes' AS short, interval '1 year 2 mons' AS long")
+            print("intervals:", spans.schema["short"], spans["long"][0])
         print("pool status:", pool.get_pool_status("main"))
 
 

@@ -64,6 +64,49 @@ def _split(lo: Any, hi: Any, parts: int) -> list[Any]:
     return unique if len(unique) > 1 else [lo, hi]
 
 
+# PostgreSQL interval columns are Duration(us) unless a value has months, then this struct
+# (docs/types.md); partitions read apart may disagree, and one with months decides.
+_INTERVAL_FIELDS = ["months", "days", "microseconds"]
+_DAY_US = 86_400_000_000
+
+
+def _is_interval(dtype: Any) -> bool:
+    if isinstance(dtype, pl.List):
+        dtype = dtype.inner
+    return isinstance(dtype, pl.Struct) and [f.name for f in dtype.fields] == _INTERVAL_FIELDS
+
+
+def _duration_as_interval(expr: pl.Expr) -> pl.Expr:
+    """A Duration(us) as {months: 0, days, microseconds}: whole 24-hour days and the rest,
+    both with the value's sign (PostgreSQL's justify_hours split; the partition that read
+    the value no longer knows how the server split it)."""
+    us = expr.dt.total_microseconds()
+    days = pl.when(us < 0).then(-((-us) // _DAY_US)).otherwise(us // _DAY_US)
+    parts = pl.struct(
+        months=pl.lit(0, pl.Int32),
+        days=days.cast(pl.Int32),
+        microseconds=(us - days * _DAY_US).cast(pl.Int64),
+    )
+    return pl.when(expr.is_null()).then(None).otherwise(parts)
+
+
+def _unify_intervals(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    structs = {name for f in frames for name, dtype in f.schema.items() if _is_interval(dtype)}
+    if not structs:
+        return frames
+    out = []
+    for f in frames:
+        fix = []
+        for name in structs:
+            dtype = f.schema[name]
+            if dtype == pl.Duration("us"):
+                fix.append(_duration_as_interval(pl.col(name)).alias(name))
+            elif isinstance(dtype, pl.List) and dtype.inner == pl.Duration("us"):
+                fix.append(pl.col(name).list.eval(_duration_as_interval(pl.element())).alias(name))
+        out.append(f.with_columns(fix) if fix else f)
+    return out
+
+
 def _bind(value: Any, sep: str = " ") -> Any:
     if isinstance(value, _dt.datetime):
         # 'YYYY-MM-DD HH:MM:SS[.ffffff][+00:00]'; text-stored timestamps (SQLite) compare as
@@ -109,4 +152,4 @@ async def partitioned_query(
             )
         )
     frames = await asyncio.gather(*queries)
-    return pl.concat(frames, how="vertical", rechunk=False)
+    return pl.concat(_unify_intervals(list(frames)), how="vertical", rechunk=False)

@@ -268,6 +268,14 @@ void* DetachBuffer(ArrowArray* array, int index) {
   return buffer;
 }
 
+void AdoptFixedWidth(int64_t length, int64_t null_count, void* validity, void* values,
+                     ArrowArray* out) {
+  auto data = std::make_unique<ArrayPrivate>(0);
+  data->buffers[0] = validity;
+  data->buffers[1] = values;
+  Publish(std::move(data), length, null_count, 2, out);
+}
+
 std::unique_ptr<ArrayBuilder> MakeBuilder(const DataType& type) {
   switch (type.id) {
     case TypeId::kNull: return std::make_unique<NullBuilder>(type);

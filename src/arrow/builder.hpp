@@ -220,6 +220,12 @@ class NullBuilder final : public ArrayBuilder {
 /// with Buffer::Free); nullptr for any other array.
 void* DetachBuffer(ArrowArray* array, int index);
 
+/// Fills `out` with an owning fixed-width array (as FixedWidthBuilder makes) of `length`
+/// values that takes `validity` (nullptr: no nulls) and `values`, both memory of Buffer
+/// (freed with Buffer::Free on release), e.g. from DetachBuffer.
+void AdoptFixedWidth(int64_t length, int64_t null_count, void* validity, void* values,
+                     ArrowArray* out);
+
 /// Makes the builder for `type` (String/Binary -> VarBinaryBuilder, Decimal128 ->
 /// Decimal128Builder, Date32 -> Date32Builder, ...).
 std::unique_ptr<ArrayBuilder> MakeBuilder(const DataType& type);

@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "arrow/builder.hpp"
+#include "arrow/interval.hpp"
+#include "dbpool/error.hpp"
 #include "drivers/postgresql/pg_decode.hpp"
+#include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
 #include "drivers/postgresql/pg_types.hpp"
 
@@ -107,11 +111,123 @@ TEST(PgDecodeTest, TemporalEdges) {
   Put32(&timetz, micros & 0xffffffff);
   Put32(&timetz, 7200);  // 23:00-02 -> 01:00 UTC
   EXPECT_EQ(TimeTzToUtc(timetz.data(), 12), 1LL * 3600 * 1000000);
+}
 
-  std::string interval(8, '\0');
-  Put32(&interval, 1);   // days
-  Put32(&interval, 1);   // months
-  EXPECT_THROW(IntervalToMicros(interval.data(), 16), DecodeError);
+// interval_send: int64 microseconds, int32 days, int32 months.
+std::string Interval(int64_t micros, int32_t days, int32_t months) {
+  std::string out;
+  Put32(&out, micros >> 32);
+  Put32(&out, micros & 0xffffffff);
+  Put32(&out, days);
+  Put32(&out, months);
+  return out;
+}
+
+TEST(PgDecodeTest, IntervalsKeepTheirThreeFieldsThenNarrowToDurationWhenNoneHasMonths) {
+  TypeRegistry types;
+  std::vector<ColumnPlan> plans{types.Plan("iv", 1186, -1)};
+  ASSERT_EQ(plans[0].field.type, arrow::IntervalStructType());
+  auto read = [&](const std::vector<std::string>& values) {
+    arrow::RecordBatchBuilder builder(SchemaOf(plans));
+    for (const std::string& v : values) {
+      if (v.empty()) {
+        builder.column(0).AppendNull();
+      } else {
+        AppendValue(plans[0], v.data(), static_cast<int32_t>(v.size()), builder.column(0));
+      }
+      builder.EndRow();
+    }
+    std::vector<RecordBatch> batches;
+    batches.push_back(builder.Finish());
+    return batches;
+  };
+  // '1 day 25:00:00.5', NULL, '-3 days': no months -> Duration(us), a day = 86,400 s.
+  auto batches = read({Interval(90000500000, 1, 0), "", Interval(0, -3, 0)});
+  arrow::Schema schema = ResultSchema(plans, batches);
+  EXPECT_EQ(schema[0].type, arrow::DataType::Duration(arrow::TimeUnit::kMicro));
+  EXPECT_TRUE(schema[0].metadata.empty());
+  const ArrowArray& d = *batches[0].array().children[0];
+  ASSERT_EQ(d.n_children, 0);
+  EXPECT_EQ(d.null_count, 1);
+  const auto* ticks = static_cast<const int64_t*>(d.buffers[1]);
+  EXPECT_EQ(ticks[0], 86400000000LL + 90000500000LL);
+  EXPECT_EQ(ticks[2], -3LL * 86400000000LL);
+  // '1 year 2 mons 3 days 04:05:06.789' keeps every field as sent; so does its neighbour
+  // without months ('36:00:00' stays 0 days 36 hours, no folding).
+  batches = read({Interval(129600000000, 0, 0), Interval(14706789000, 3, 14), ""});
+  schema = ResultSchema(plans, batches);
+  ASSERT_EQ(schema[0].type, arrow::IntervalStructType());
+  EXPECT_EQ(schema[0].metadata.at(0).second, "interval");
+  const ArrowArray& s = *batches[0].array().children[0];
+  auto field = [&](int child, int64_t row) -> int64_t {
+    const void* values = s.children[child]->buffers[1];
+    return child == 2 ? static_cast<const int64_t*>(values)[row]
+                      : static_cast<const int32_t*>(values)[row];
+  };
+  EXPECT_EQ(field(0, 0), 0);
+  EXPECT_EQ(field(1, 0), 0);
+  EXPECT_EQ(field(2, 0), 129600000000);
+  EXPECT_EQ(field(0, 1), 14);
+  EXPECT_EQ(field(1, 1), 3);
+  EXPECT_EQ(field(2, 1), 14706789000);
+  EXPECT_EQ(s.null_count, 1);
+  // 2^31-1 days do not fit int64 microseconds: the struct, not an error.
+  batches = read({Interval(0, INT32_MAX, 0)});
+  EXPECT_EQ(ResultSchema(plans, batches)[0].type, arrow::IntervalStructType());
+  std::string truncated = Interval(0, 0, 1).substr(0, 12);
+  arrow::RecordBatchBuilder builder(SchemaOf(plans));
+  EXPECT_THROW(AppendValue(plans[0], truncated.data(), 12, builder.column(0)), DecodeError);
+}
+
+TEST(PgDecodeTest, StreamIntervalTypeIsFixedByTheFirstBatch) {
+  TypeRegistry types;
+  std::vector<ColumnPlan> plans{types.Plan("n", 23, -1), types.Plan("iv", 1186, -1)};
+  auto batch = [&](int32_t months) {
+    arrow::RecordBatchBuilder builder(SchemaOf(plans));
+    for (int i = 0; i < 2; ++i) {
+      builder.column_as<arrow::Int32Builder>(0).Append(i);
+      std::string v = Interval(1, 2, i == 1 ? months : 0);
+      AppendValue(plans[1], v.data(), 16, builder.column(1));
+      builder.EndRow();
+    }
+    return builder.Finish();
+  };
+  IntervalColumns durations(plans);
+  RecordBatch first = batch(0);
+  std::optional<arrow::Schema> schema = durations.ForStream(&first, 0);
+  ASSERT_TRUE(schema.has_value());
+  EXPECT_EQ((*schema)[0].type.id, arrow::TypeId::kInt32);
+  EXPECT_EQ((*schema)[1].type, arrow::DataType::Duration(arrow::TimeUnit::kMicro));
+  RecordBatch second = batch(0);
+  EXPECT_FALSE(durations.ForStream(&second, 2).has_value());
+  EXPECT_EQ(second.array().children[1]->n_children, 0);
+  RecordBatch third = batch(5);
+  try {
+    durations.ForStream(&third, 4);
+    ADD_FAILURE() << "a month value in a Duration stream must fail";
+  } catch (const DbError& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
+    EXPECT_NE(e.message().find("column 'iv' (row 6): a value of 5 month(s), 2 day(s) and 1 "
+                               "microsecond(s)"),
+              std::string::npos)
+        << e.message();
+    EXPECT_NE(e.message().find("::text"), std::string::npos) << e.message();
+  }
+  EXPECT_FALSE(durations.ForStream(nullptr, 6).has_value());
+
+  IntervalColumns structs(plans);
+  first = batch(1);
+  schema = structs.ForStream(&first, 0);
+  ASSERT_EQ((*schema)[1].type, arrow::IntervalStructType());
+  second = batch(0);
+  EXPECT_FALSE(structs.ForStream(&second, 2).has_value());
+  EXPECT_EQ(second.array().children[1]->n_children, 3);  // stays the struct
+
+  IntervalColumns empty(plans);
+  schema = empty.ForStream(nullptr, 0);
+  ASSERT_TRUE(schema.has_value());
+  EXPECT_EQ((*schema)[1].type, arrow::DataType::Duration(arrow::TimeUnit::kMicro));
+  EXPECT_FALSE(IntervalColumns({types.Plan("n", 23, -1)}).ForStream(nullptr, 0).has_value());
 }
 
 TEST(PgDecodeTest, FixedWidthValuesCheckTheirLength) {

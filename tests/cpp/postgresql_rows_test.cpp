@@ -153,6 +153,29 @@ TEST_F(PgRowsTest, StoppingEarlyLeavesTheConnectionClean) {
   ExpectClean(*conn);
 }
 
+TEST_F(PgRowsTest, ABatchAfterARowReadGetsEveryRowOfItsFirstStatement) {
+  // libpq leaves single-row mode on after the statement: the first statement of the next
+  // pipeline (already prepared, or unnamed) came back empty.
+  for (const char* cache : {"100", "0"}) {
+    ConnectionConfig config = config_;
+    config.options["statement_cache_size"] = cache;
+    auto conn = Connect(config);
+    AsPg(*conn).SetCopyReads(CopyReads::kAlways);
+    for (int round = 0; round < 2; ++round) {  // the second: statements already prepared
+      EXPECT_EQ(Query(*conn, "SELECT g FROM generate_series(1, $1::int) g", Param(3)).num_rows(),
+                3);
+      std::vector<Statement> batch(2);
+      batch[0].sql = "SELECT g FROM generate_series(1, 4) g";
+      batch[1].sql = "SELECT 1 AS one";
+      auto results = Run(conn->QueryBatch(std::move(batch), nullptr));
+      ASSERT_EQ(results.size(), 2u);
+      EXPECT_EQ(results[0].num_rows(), 4) << "statement_cache_size=" << cache << " round " << round;
+      EXPECT_EQ(results[1].num_rows(), 1);
+    }
+    ExpectClean(*conn);
+  }
+}
+
 TEST_F(PgRowsTest, FiveMillionRowStreamRunsInMemoryBoundedByTheBatch) {
   auto conn = Connect();
   RowSink sink;  // drops every batch at once

@@ -31,6 +31,7 @@ def test_basic_usage_on_embedded_sqlite():
 def test_basic_usage_on_postgresql(pg_url):
     out = _run("basic_usage.py", pg_url)
     assert "users after rollback: 3" in out
+    assert "intervals: Duration(time_unit='us') {'months': 14, 'days': 0, 'microseconds': 0}" in out
     assert "dbpool_secret" not in out
 
 

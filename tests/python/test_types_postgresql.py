@@ -81,11 +81,6 @@ async def test_timestamptz_is_utc_whatever_the_session_zone(pg):
     assert df["t"].to_list() == [dt.datetime(2024, 1, 1, 17, 0, tzinfo=UTC)]
 
 
-async def test_interval_with_months_is_an_error_naming_the_column(pg):
-    with pytest.raises(DataConversionError, match="span"):
-        await pg.query("pg", "SELECT '1 month'::interval AS span")
-
-
 async def test_unconstrained_numeric_keeps_exact_text(pg):
     df = await pg.query("pg", "SELECT 1.0/3 AS q, 123456789012345678901234567890.5::numeric AS big")
     assert df.schema["q"] == pl.String

@@ -16,6 +16,7 @@
 #include "runtime/job_signal.hpp"
 #include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
+#include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_params.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
 #include "drivers/postgresql/pg_results.hpp"
@@ -550,13 +551,13 @@ asio::awaitable<QueryResult> PgConnection::ToResult(const PGresult* result,
   }
   if (entry != nullptr && entry->has_plans && SameColumns(result, entry->columns)) {
     out.batches = ReadBatches(result, entry->plans, batch_rows);
-    out.schema = SchemaOf(entry->plans);
+    out.schema = ResultSchema(entry->plans, out.batches);
     co_return out;
   }
   co_await LoadTypes(result);
   std::vector<ColumnPlan> plans = PlansOf(result);
   out.batches = ReadBatches(result, plans, batch_rows);
-  out.schema = SchemaOf(plans);
+  out.schema = ResultSchema(plans, out.batches);
   if (entry != nullptr) {
     // LoadTypes runs unnamed statements only, so `entry` is still valid.
     entry->columns.clear();

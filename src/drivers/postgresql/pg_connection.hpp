@@ -189,6 +189,9 @@ class PgConnection final : public Connection {
   /// Ends a single-row statement whose rows are no longer wanted (cancel outside a
   /// transaction, then read and drop the rest), leaving the session idle.
   asio::awaitable<void> AbandonRows(CancelGuard& guard, bool in_transaction);
+  /// Turns libpq's single-row mode off once a single-row statement has ended (see
+  /// pg_rows.cpp: libpq leaves it on for the first statement of the next pipeline).
+  void ClearSingleRowMode();
 
   /// Installs the cancel handler of `token` (may be null) for the statement in flight;
   /// `always` creates the request even without a token (for SendCancel()).

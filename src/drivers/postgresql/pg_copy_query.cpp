@@ -8,6 +8,7 @@
 
 #include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
+#include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_params.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
 #include "drivers/postgresql/pg_results.hpp"
@@ -57,8 +58,15 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::CopyQuery(const std::st
   std::vector<ColumnPlan> plans = PlansOf(description.get());
   description.reset();
   if (out != nullptr) out->schema = SchemaOf(plans);
+  const IntervalColumns intervals(plans);
   std::vector<RecordBatch>* batches = out != nullptr ? &out->batches : nullptr;
-  co_return co_await RunCopy(sql, std::move(plans), cancel, batch_rows, sink, batches);
+  CopyOutcome outcome =
+      co_await RunCopy(sql, std::move(plans), cancel, batch_rows, sink, batches);
+  // The whole result is known: its values decide the interval columns' type.
+  if (out != nullptr && outcome == CopyOutcome::kDone && intervals.any()) {
+    out->schema = intervals.FinishWhole(out->batches);
+  }
+  co_return outcome;
 }
 
 asio::awaitable<PgConnection::CopyOutcome> PgConnection::RunCopy(
@@ -122,7 +130,10 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
   }
   first.reset();
   std::exception_ptr stop_error;
-  if (sink != nullptr) {
+  // A stream with interval columns announces its schema with the first batch, whose values
+  // fix their type (pg_interval.hpp); any other, at once.
+  IntervalColumns intervals(sink != nullptr ? decoder.plans() : std::vector<ColumnPlan>{});
+  if (sink != nullptr && !intervals.any()) {
     try {
       co_await sink->OnSchema(SchemaOf(decoder.plans()));
     } catch (...) {
@@ -155,6 +166,9 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
       }
       bool more = true;
       try {
+        if (auto schema = intervals.ForStream(&batch, decoder.total_rows() - batch.num_rows())) {
+          co_await sink->OnSchema(std::move(*schema));
+        }
         // Awaited before reading on: the backpressure.
         more = co_await sink->OnBatch(std::move(batch));
       } catch (...) {
@@ -197,9 +211,14 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
     if (sink == nullptr) {
       out->push_back(std::move(batch));
     } else {
+      if (auto schema = intervals.ForStream(&batch, decoder.total_rows() - batch.num_rows())) {
+        co_await sink->OnSchema(std::move(*schema));
+      }
       bool more = co_await sink->OnBatch(std::move(batch));
       (void)more;  // the last one anyway
     }
+  } else if (sink != nullptr) {
+    if (auto schema = intervals.ForStream(nullptr, 0)) co_await sink->OnSchema(std::move(*schema));
   }
   co_return CopyOutcome::kDone;
 }

@@ -251,25 +251,6 @@ int64_t TimeTzToUtc(const char* data, int32_t size) {
   return utc < 0 ? utc + kMicrosPerDay : utc;
 }
 
-int64_t IntervalToMicros(const char* data, int32_t size) {
-  ExpectSize(size, 16, "interval");
-  int64_t micros = LoadI64(data);
-  int64_t days = LoadI32(data + 8);
-  int32_t months = LoadI32(data + 12);
-  if (months != 0) {
-    throw DecodeError("interval with " + std::to_string(months) +
-                      " month(s) has no fixed length for Duration; cast it with ::text, or "
-                      "use justify_days()/extract(epoch from ...) in the query");
-  }
-  int64_t day_micros;
-  int64_t out;
-  if (__builtin_mul_overflow(days, kMicrosPerDay, &day_micros) ||
-      __builtin_add_overflow(micros, day_micros, &out)) {
-    throw DecodeError("interval out of the range of Duration(us)");
-  }
-  return out;
-}
-
 void FormatUuid(const char* data, int32_t size, char* out) {
   ExpectSize(size, 16, "uuid");
   static constexpr char kHex[] = "0123456789abcdef";

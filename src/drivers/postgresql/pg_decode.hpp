@@ -66,10 +66,6 @@ int64_t TimestampToArrow(const char* data, int32_t size);
 /// timetz -> microseconds since midnight UTC (the zone offset applied, wrapped to a day).
 int64_t TimeTzToUtc(const char* data, int32_t size);
 
-/// interval -> microseconds, counting a day as 86400 s. Throws when months != 0: a month
-/// has no fixed length, so the caller is told to cast to text (or justify / extract).
-int64_t IntervalToMicros(const char* data, int32_t size);
-
 /// uuid -> the canonical 36-character lowercase form, written to out[0..36).
 void FormatUuid(const char* data, int32_t size, char* out);
 

@@ -122,7 +122,14 @@ void DecodeTimestamp(const ColumnPlan&, const char* data, int32_t size, ArrayBui
 }
 
 void DecodeInterval(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
-  As<arrow::TemporalBuilder>(builder).Append(IntervalToMicros(data, size));
+  // interval_send: int64 microseconds, int32 days, int32 months; kept exactly as the
+  // struct {months, days, microseconds} (see pg_interval.hpp for the Duration form).
+  ExpectSize(size, 16, "interval");
+  auto& parts = As<arrow::StructBuilder>(builder);
+  parts.child_as<arrow::Int32Builder>(0).Append(LoadI32(data + 12));
+  parts.child_as<arrow::Int32Builder>(1).Append(LoadI32(data + 8));
+  parts.child_as<arrow::Int64Builder>(2).Append(LoadI64(data));
+  parts.Append();
 }
 
 void DecodeUuid(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {

@@ -24,7 +24,8 @@ arrow::Schema SchemaOf(const std::vector<ColumnPlan>& plans);
 /// Converts every row of `result` (PGRES_TUPLES_OK, all columns in binary format) into
 /// batches of at most `batch_rows` rows following `plans` (one per column). Throws
 /// DbError(kDataConversion) naming the column and row of a value that cannot be converted
-/// (invalid UTF-8, infinite date, interval with months, truncated wire value...).
+/// (invalid UTF-8, infinite date, truncated wire value...). Interval columns come out as
+/// the exact struct: ResultSchema() (pg_interval.hpp) decides their final type.
 std::vector<RecordBatch> ReadBatches(const PGresult* result, const std::vector<ColumnPlan>& plans,
                                      int batch_rows = kBatchRows);
 

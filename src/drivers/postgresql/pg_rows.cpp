@@ -8,6 +8,7 @@
 #include "drivers/postgresql/pg_connection.hpp"
 #include "drivers/postgresql/pg_copy.hpp"
 #include "drivers/postgresql/pg_error.hpp"
+#include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_params.hpp"
 #include "drivers/postgresql/pg_reader.hpp"
 #include "drivers/postgresql/pg_results.hpp"
@@ -139,7 +140,14 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::RowQuery(
   }
   bool cancel_sent = DisarmCancel(&guard);
   if (cancel_sent) co_await AwaitCancelSent(guard.request);
+  ClearSingleRowMode();
   if (error) std::rethrow_exception(error);
+  if (out != nullptr && outcome == CopyOutcome::kDone) {
+    // The whole result is known: its values decide the interval columns' type.
+    if (const IntervalColumns intervals(plans); intervals.any()) {
+      out->schema = intervals.FinishWhole(out->batches);
+    }
+  }
   if (outcome == CopyOutcome::kNotCopied && statements_.enabled()) {
     // Stale (gone, or its columns changed): the regular path prepares it again. A
     // DEALLOCATE of one that is gone fails on its own Sync, harmlessly.
@@ -152,7 +160,10 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     const std::vector<ColumnPlan>& plans, CancelGuard& guard, bool in_transaction,
     int64_t batch_rows, BatchSink* sink, std::vector<RecordBatch>* out) {
   std::exception_ptr stop_error;
-  if (sink != nullptr) {
+  // A stream with interval columns announces its schema with the first batch, whose values
+  // fix their type (pg_interval.hpp); any other, at once.
+  IntervalColumns intervals(sink != nullptr ? plans : std::vector<ColumnPlan>{});
+  if (sink != nullptr && !intervals.any()) {
     try {
       co_await sink->OnSchema(SchemaOf(plans));
     } catch (...) {
@@ -226,6 +237,9 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
       }
       bool more = true;
       try {
+        if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
+          co_await sink->OnSchema(std::move(*schema));
+        }
         more = co_await sink->OnBatch(std::move(batch));  // the backpressure
       } catch (...) {
         stop_error = std::current_exception();
@@ -260,11 +274,30 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (sink == nullptr) {
       out->push_back(std::move(batch));
     } else {
+      if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
+        co_await sink->OnSchema(std::move(*schema));
+      }
       bool more = co_await sink->OnBatch(std::move(batch));
       (void)more;  // the last one anyway
     }
+  } else if (sink != nullptr) {
+    if (auto schema = intervals.ForStream(nullptr, 0)) co_await sink->OnSchema(std::move(*schema));
   }
   co_return CopyOutcome::kDone;
+}
+
+void PgConnection::ClearSingleRowMode() {
+  // libpq (15 to 17) keeps single-row mode set after the statement ended, and resets it only
+  // when the next command is sent outside pipeline mode. A pipelined execute_batch whose
+  // first statement is a query (an unnamed or already prepared one) would then get that
+  // statement's rows one PGRES_SINGLE_TUPLE at a time, and read its result as empty.
+  // PQsendQuery without a command resets that state (PQsendQueryStart) and, refusing the
+  // null command, sends nothing.
+  if (IsBroken() || PQpipelineStatus(conn_) != PQ_PIPELINE_OFF ||
+      PQtransactionStatus(conn_) == PQTRANS_ACTIVE) {
+    return;
+  }
+  (void)PQsendQuery(conn_, nullptr);
 }
 
 asio::awaitable<void> PgConnection::AbandonRows(CancelGuard& guard, bool in_transaction) {

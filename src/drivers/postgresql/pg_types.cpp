@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "arrow/interval.hpp"
 #include "dbpool/error.hpp"
 #include "drivers/postgresql/pg_decode.hpp"
 
@@ -129,7 +130,9 @@ DataType TypeFor(Decode decode, Oid oid) {
     case Decode::kTimeTz: return DataType::Time(TimeUnit::kMicro);
     case Decode::kTimestamp:
       return DataType::Timestamp(TimeUnit::kMicro, oid == kTimestampTzOid ? "UTC" : "");
-    case Decode::kInterval: return DataType::Duration(TimeUnit::kMicro);
+    // The exact parts; IntervalColumns (pg_interval.hpp) narrows them to Duration(us) when
+    // no value has months.
+    case Decode::kInterval: return arrow::IntervalStructType();
     case Decode::kVoid: return DataType::Of(TypeId::kNull);
     case Decode::kNumericDecimal:  // Plan() builds the decimal type from the typmod
     case Decode::kArray:           // and the list type from the element

@@ -38,7 +38,7 @@ enum class Decode : uint8_t {
   kTime,
   kTimeTz,
   kTimestamp,       ///< timestamp and timestamptz (both are UTC microseconds on the wire)
-  kInterval,
+  kInterval,        ///< -> Struct{months, days, microseconds}, maybe narrowed (pg_interval.hpp)
   kUuid,
   kInet,            ///< inet and cidr
   kMacaddr,
