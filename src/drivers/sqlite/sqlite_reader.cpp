@@ -1,5 +1,6 @@
 // Row loop of the SQLite driver: one switch per cell straight into the column builders;
-// the common (storage class matches column type) cases are handled inline.
+// the common cases (storage class matches the column type, DECIMAL from INTEGER/REAL, ISO
+// TEXT dates) are handled inline, the rest in AppendConverted.
 #include "drivers/sqlite/sqlite_reader.hpp"
 
 #include <cctype>
@@ -182,6 +183,27 @@ class Reader {
           return;
         }
         break;
+      case ColumnKind::kDecimal: {
+        // The common storage of a DECIMAL column (SQLite's NUMERIC affinity): an INTEGER,
+        // or a REAL that is exactly a decimal of the column's scale. Others: AppendConverted.
+        const auto& type = column.spec.type;
+        __int128 unscaled;
+        if (storage == SQLITE_INTEGER
+                ? IntToDecimal(sqlite3_value_int64(value), type.precision, type.scale, &unscaled)
+                : storage == SQLITE_FLOAT &&
+                      DoubleToDecimalFast(sqlite3_value_double(value), type.precision,
+                                          type.scale, &unscaled)) {
+          return As<arrow::Decimal128Builder>(column).Append(unscaled);
+        }
+        break;
+      }
+      case ColumnKind::kDate: {
+        int32_t days;
+        if (storage == SQLITE_TEXT && ParseDate(Text(value), &days)) {
+          return As<arrow::Date32Builder>(column).Append(days);
+        }
+        break;
+      }
       default:
         break;
     }
@@ -246,19 +268,15 @@ class Reader {
         }
         break;
       case ColumnKind::kDecimal: {
+        // AppendCell took INTEGERs in range and REALs exact at the column's scale; a REAL
+        // with more digits is formatted and parsed (rounding the way the text path always
+        // did), as is TEXT.
         __int128 unscaled;
         const auto& type = column.spec.type;
-        // A REAL is formatted and parsed only when it is not exactly a decimal of the
-        // column's scale (the text path then rounds the way it always did).
-        bool ok = storage == SQLITE_INTEGER
-                      ? IntToDecimal(sqlite3_value_int64(value), type.precision, type.scale,
-                                     &unscaled)
-                      : (storage == SQLITE_FLOAT &&
-                         DoubleToDecimalFast(sqlite3_value_double(value), type.precision,
-                                             type.scale, &unscaled)) ||
-                            (storage != SQLITE_BLOB &&
-                             ParseDecimal(Text(value), type.precision, type.scale, &unscaled));
-        if (ok) return As<arrow::Decimal128Builder>(column).Append(unscaled);
+        if ((storage == SQLITE_FLOAT || storage == SQLITE_TEXT) &&
+            ParseDecimal(Text(value), type.precision, type.scale, &unscaled)) {
+          return As<arrow::Decimal128Builder>(column).Append(unscaled);
+        }
         break;
       }
       case ColumnKind::kString:
@@ -271,12 +289,8 @@ class Reader {
         if (storage == SQLITE_TEXT) return As<arrow::VarBinaryBuilder>(column).Append(Text(value));
         break;
       case ColumnKind::kDate: {
-        int32_t days;
-        if (storage == SQLITE_TEXT && ParseDate(Text(value), &days)) {
-          return As<arrow::Date32Builder>(column).Append(days);
-        }
-        // Numbers as SQLite's date functions produce them: unixepoch() seconds or
-        // julianday(); only exact midnights, a time of day would be lost.
+        // AppendCell took TEXT dates. Numbers as SQLite's date functions produce them:
+        // unixepoch() seconds or julianday(); only exact midnights, a time of day would be lost.
         if (storage == SQLITE_INTEGER) {
           v = sqlite3_value_int64(value);
           const int64_t days = v / kSecondsPerDay;
