@@ -43,11 +43,11 @@ asio::awaitable<PgConnection::PipelineRun> PgConnection::RunPipeline(int sent, i
   co_return run;
 }
 
-asio::awaitable<PgConnection::PipelineRun> PgConnection::RunWithDeallocates(int sent,
+asio::awaitable<PgConnection::PipelineRun> PgConnection::RunWithDeallocates(int sent, int syncs,
                                                                             CancelToken* cancel) {
   std::vector<std::string> deallocate = std::move(pending_deallocate_);
   pending_deallocate_.clear();
-  int syncs = 1;
+  const size_t first = static_cast<size_t>(syncs);  // the segment of the first DEALLOCATE
   for (const std::string& old : deallocate) {
     std::string command = "DEALLOCATE " + old;
     if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
@@ -56,12 +56,12 @@ asio::awaitable<PgConnection::PipelineRun> PgConnection::RunWithDeallocates(int 
     ++syncs;
   }
   PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel);
-  for (size_t i = 1; i < pipeline.segments.size() && i <= deallocate.size(); ++i) {
+  for (size_t k = 0; k < deallocate.size() && first + k < pipeline.segments.size(); ++k) {
     // A failed transaction refuses DEALLOCATE too: try again with the next statement.
-    for (const auto& query : pipeline.segments[i]) {
+    for (const auto& query : pipeline.segments[first + k]) {
       const PGresult* failed = FirstError(query);
       if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
-        pending_deallocate_.push_back(deallocate[i - 1]);
+        pending_deallocate_.push_back(deallocate[k]);
       }
     }
   }
@@ -184,24 +184,7 @@ asio::awaitable<std::vector<QueryResult>> PgConnection::QueryBatch(
     if (sent) sent = PQpipelineSync(conn_);
     ++syncs;
   }
-  std::vector<std::string> deallocate = std::move(pending_deallocate_);
-  pending_deallocate_.clear();
-  for (const std::string& old : deallocate) {
-    std::string command = "DEALLOCATE " + old;
-    if (sent) sent = PQsendQueryParams(conn_, command.c_str(), 0, nullptr, nullptr, nullptr,
-                                       nullptr, kTextResults);
-    if (sent) sent = PQpipelineSync(conn_);
-    ++syncs;
-  }
-  PipelineRun pipeline = co_await RunPipeline(sent, syncs, cancel.get());
-  for (size_t i = n; i < pipeline.segments.size(); ++i) {
-    for (const auto& query : pipeline.segments[i]) {
-      const PGresult* failed = FirstError(query);
-      if (failed != nullptr && ErrorField(failed, PG_DIAG_SQLSTATE) == "25P02") {
-        pending_deallocate_.push_back(deallocate[i - n]);
-      }
-    }
-  }
+  PipelineRun pipeline = co_await RunWithDeallocates(sent, syncs, cancel.get());
   std::exception_ptr first_error;
   for (size_t i = 0; i < n; ++i) {
     auto& queries = pipeline.segments.at(i);

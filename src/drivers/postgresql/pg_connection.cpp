@@ -477,7 +477,7 @@ asio::awaitable<PgConnection::StatementRun> PgConnection::RunStatement(const std
                                bound.lengths(), bound.formats(), result_format);
   }
   if (sent) sent = PQpipelineSync(conn_);
-  PipelineRun pipeline = co_await RunWithDeallocates(sent, cancel);
+  PipelineRun pipeline = co_await RunWithDeallocates(sent, 1, cancel);
   auto& queries = pipeline.segments.at(0);
   if (queries.size() != 2) {
     throw Broken(DbError(ErrorKind::kInternal, "unexpected pipeline results from " + endpoint_));

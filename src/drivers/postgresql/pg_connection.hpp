@@ -136,9 +136,10 @@ class PgConnection final : public Connection {
   /// up to its `syncs`-th Sync, then leaves pipeline mode.
   asio::awaitable<PipelineRun> RunPipeline(int sent, int syncs, CancelToken* cancel);
   /// Appends a DEALLOCATE, each after a Sync of its own, for the statements evicted from the
-  /// cache, then runs the pipeline (`sent`: the caller's part went out, ending with one Sync).
-  /// A DEALLOCATE that a failed transaction refused (25P02) is kept for the next statement.
-  asio::awaitable<PipelineRun> RunWithDeallocates(int sent, CancelToken* cancel);
+  /// cache, then runs the pipeline (`sent`: the caller's part went out, `syncs` Syncs of it;
+  /// its segments come first in the run). A DEALLOCATE that a failed transaction refused
+  /// (25P02) is kept for the next statement.
+  asio::awaitable<PipelineRun> RunWithDeallocates(int sent, int syncs, CancelToken* cancel);
   asio::awaitable<PipelineRun> CollectPipeline(int syncs);
   /// LostConnection() for a pipeline, with the SQLSTATE of the server's last message when
   /// it is among the results read so far.

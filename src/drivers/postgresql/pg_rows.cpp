@@ -41,7 +41,7 @@ asio::awaitable<PgResult> PgConnection::PrepareDescribe(const std::string& sql,
   if (sent && prepare) sent = PQsendPrepare(conn_, name.c_str(), sql.c_str(), n_params, types);
   if (sent) sent = PQsendDescribePrepared(conn_, name.c_str());
   if (sent) sent = PQpipelineSync(conn_);
-  PipelineRun pipeline = co_await RunWithDeallocates(sent, cancel);
+  PipelineRun pipeline = co_await RunWithDeallocates(sent, 1, cancel);
   auto& queries = pipeline.segments.at(0);
   for (const auto& query : queries) {
     if (const PGresult* failed = FirstError(query)) {
