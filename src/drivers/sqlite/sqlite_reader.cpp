@@ -1,18 +1,22 @@
 // Row loop of the SQLite driver: one switch per cell straight into the column builders;
 // the common cases (storage class matches the column type, DECIMAL from INTEGER/REAL, ISO
-// TEXT dates) are handled inline, the rest in AppendConverted.
+// TEXT dates) are handled inline, the rest in AppendConverted. Cells come from the live
+// statement, or, past the first rows of a large result, from a Stepper's staged chunks.
 #include "drivers/sqlite/sqlite_reader.hpp"
 
 #include <cctype>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "arrow/builder.hpp"
 #include "drivers/sqlite/sqlite_convert.hpp"
 #include "drivers/sqlite/sqlite_error.hpp"
+#include "drivers/sqlite/sqlite_stage.hpp"
 #include "drivers/sqlite/sqlite_types.hpp"
 
 namespace dbpool::sqlite {
@@ -73,12 +77,68 @@ const B& As(const Column& column) {
   return static_cast<const B&>(*column.builder);
 }
 
-class Reader {
- public:
-  Reader(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows)
-      : db_(db), stmt_(stmt), batch_rows_(batch_rows) {}
+// A cell of the live statement. One column_value per cell, then the value_* accessors:
+// each column_* call would repeat the statement's bounds and error bookkeeping (a quarter
+// of the row loop's time).
+struct LiveCell {
+  sqlite3_value* value;
+  int storage;
 
-  QueryResult Run() {
+  LiveCell(sqlite3_stmt* stmt, int column)
+      : value(sqlite3_column_value(stmt, column)), storage(sqlite3_value_type(value)) {}
+  int64_t Integer() const { return sqlite3_value_int64(value); }
+  double Real() const { return sqlite3_value_double(value); }
+  // Of TEXT, or SQLite's text of a number. value_text before value_bytes: the order SQLite
+  // documents as conversion-safe.
+  std::string_view Text() const {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
+    if (text == nullptr) return {};
+    return std::string_view(text, sqlite3_value_bytes(value));
+  }
+  std::string_view Blob() const {
+    const auto* data = static_cast<const char*>(sqlite3_value_blob(value));
+    if (data == nullptr) return {"", 0};  // an empty blob
+    return std::string_view(data, sqlite3_value_bytes(value));
+  }
+};
+
+// A cell a Stepper staged. A number's text is formatted here the way SQLite formats it
+// for sqlite3_value_text ("%lld", "%!.15g"), so the stepping thread never has to.
+struct StagedCell {
+  const StagedSlot& slot;
+  const char* bytes;
+  int storage;
+  mutable char number_text[32];  // left uninitialised: most cells never format a number
+
+  StagedCell(const StagedSlot& slot, const char* bytes, int storage)
+      : slot(slot), bytes(bytes), storage(storage) {}
+  int64_t Integer() const { return slot.integer; }
+  double Real() const { return slot.real; }
+  std::string_view Text() const {
+    if (storage == SQLITE_INTEGER) {
+      sqlite3_snprintf(sizeof number_text, number_text, "%lld",
+                       static_cast<sqlite3_int64>(slot.integer));
+      return number_text;
+    }
+    if (storage == SQLITE_FLOAT) {
+      sqlite3_snprintf(sizeof number_text, number_text, "%!.15g", slot.real);
+      return number_text;
+    }
+    return std::string_view(bytes + slot.offset, slot.size);
+  }
+  std::string_view Blob() const { return std::string_view(bytes + slot.offset, slot.size); }
+};
+
+}  // namespace
+
+// Everything BatchReader keeps between calls; BatchReader is its public face.
+class ReaderState {
+ public:
+  ReaderState(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows, int64_t pipeline_after_rows)
+      : db_(db),
+        stmt_(stmt),
+        batch_rows_(batch_rows),
+        pipeline_after_rows_(std::thread::hardware_concurrency() > 1 ? pipeline_after_rows : -1) {
     const int n = sqlite3_column_count(stmt_);
     columns_.resize(n);
     for (int i = 0; i < n; ++i) {
@@ -92,38 +152,77 @@ class Reader {
         ++pending_columns_;
       }
     }
+  }
 
-    for (;;) {
-      const int rc = sqlite3_step(stmt_);
-      if (rc == SQLITE_DONE) break;
-      if (rc != SQLITE_ROW) throw MakeError(db_, rc);
-      for (int i = 0; i < n; ++i) AppendCell(columns_[i], i);
+  std::optional<RecordBatch> Next() {
+    while (!done_) {
+      if (!(stepper_ ? ReadStagedRow() : ReadLiveRow())) {
+        done_ = true;
+        break;
+      }
       ++row_;
       if (row_ - batch_start_ >= batch_rows_ && pending_columns_ == 0) {
-        FinishBatch();
+        RecordBatch batch = FinishBatch();
         // A full batch suggests more will follow: size the next one in one step.
         for (Column& column : columns_) column.builder->Reserve(batch_rows_);
+        return batch;
       }
     }
-
+    stepper_.reset();  // the statement is done: no thread left behind
     for (Column& column : columns_) {
       if (column.spec.kind != ColumnKind::kPending) continue;
       SetSpec(column, NullSpec());
       for (int64_t k = 0; k < column.pending_nulls; ++k) column.builder->AppendNull();
+      column.pending_nulls = 0;
+      --pending_columns_;
     }
-    if (row_ > batch_start_) FinishBatch();
+    if (row_ > batch_start_) return FinishBatch();
+    return std::nullopt;
+  }
 
-    QueryResult result;
-    for (Column& column : columns_) {
+  arrow::Schema schema() const {
+    arrow::Schema schema;
+    for (const Column& column : columns_) {
       arrow::Field field{column.name, column.spec.type, true, {}};
       if (!column.db_type.empty()) field.metadata.emplace_back("dbpool.db_type", column.db_type);
-      result.schema.push_back(std::move(field));
+      schema.push_back(std::move(field));
     }
-    result.batches = std::move(batches_);
-    return result;
+    return schema;
   }
 
  private:
+  // Steps and appends one row on this thread; false at the end of the statement.
+  bool ReadLiveRow() {
+    if (row_ == pipeline_after_rows_) {
+      StartPipeline();
+      return ReadStagedRow();
+    }
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) throw MakeError(db_, rc);
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      AppendCell(columns_[i], LiveCell(stmt_, static_cast<int>(i)));
+    }
+    return true;
+  }
+
+  // Appends the next staged row; false after the last.
+  bool ReadStagedRow() {
+    if (chunk_ == nullptr || chunk_row_ == chunk_->rows) {
+      chunk_ = stepper_->Take();
+      chunk_row_ = 0;
+      if (chunk_ == nullptr) return false;
+    }
+    const size_t base = static_cast<size_t>(chunk_row_++) * columns_.size();
+    const char* bytes = chunk_->bytes.get();
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      AppendCell(columns_[i], StagedCell(chunk_->slots[base + i], bytes, chunk_->storage[base + i]));
+    }
+    return true;
+  }
+
+  void StartPipeline() { stepper_ = std::make_unique<Stepper>(db_, stmt_); }
+
   void SetSpec(Column& column, ColumnSpec spec) {
     column.spec = std::move(spec);
     column.builder = arrow::MakeBuilder(column.spec.type);
@@ -136,18 +235,9 @@ class Reader {
     }
   }
 
-  static std::string_view Text(sqlite3_value* value) {
-    // value_text before value_bytes: the order SQLite documents as conversion-safe.
-    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(value));
-    if (text == nullptr) return {};
-    return std::string_view(text, sqlite3_value_bytes(value));
-  }
-
-  // One column_value per cell, then the value_* accessors: each column_* call would repeat
-  // the statement's bounds and error bookkeeping (a quarter of the row loop's time).
-  void AppendCell(Column& column, int i) {
-    sqlite3_value* value = sqlite3_column_value(stmt_, i);
-    const int storage = sqlite3_value_type(value);
+  template <typename Cell>
+  void AppendCell(Column& column, const Cell& cell) {
+    const int storage = cell.storage;
     if (storage == SQLITE_NULL) {
       if (column.builder) {
         column.builder->AppendNull();
@@ -159,29 +249,17 @@ class Reader {
     if (!column.builder) Resolve(column, storage);
     switch (column.spec.kind) {
       case ColumnKind::kInt64:
-        if (storage == SQLITE_INTEGER) {
-          As<arrow::Int64Builder>(column).Append(sqlite3_value_int64(value));
-          return;
-        }
+        if (storage == SQLITE_INTEGER) return As<arrow::Int64Builder>(column).Append(cell.Integer());
         break;
       case ColumnKind::kFloat64:
-        if (storage == SQLITE_FLOAT) {
-          As<arrow::Float64Builder>(column).Append(sqlite3_value_double(value));
-          return;
-        }
+        if (storage == SQLITE_FLOAT) return As<arrow::Float64Builder>(column).Append(cell.Real());
         break;
       case ColumnKind::kString:
         // UTF-8 is checked once per batch (FinishBatch), not per value.
-        if (storage == SQLITE_TEXT) return As<arrow::VarBinaryBuilder>(column).Append(Text(value));
+        if (storage == SQLITE_TEXT) return As<arrow::VarBinaryBuilder>(column).Append(cell.Text());
         break;
       case ColumnKind::kBinary:
-        if (storage == SQLITE_BLOB) {
-          static const char kEmpty = 0;  // column_blob gives nullptr for an empty blob
-          const void* data = sqlite3_value_blob(value);
-          As<arrow::VarBinaryBuilder>(column).Append(data ? data : &kEmpty,
-                                                     sqlite3_value_bytes(value));
-          return;
-        }
+        if (storage == SQLITE_BLOB) return As<arrow::VarBinaryBuilder>(column).Append(cell.Blob());
         break;
       case ColumnKind::kDecimal: {
         // The common storage of a DECIMAL column (SQLite's NUMERIC affinity): an INTEGER,
@@ -189,17 +267,16 @@ class Reader {
         const auto& type = column.spec.type;
         __int128 unscaled;
         if (storage == SQLITE_INTEGER
-                ? IntToDecimal(sqlite3_value_int64(value), type.precision, type.scale, &unscaled)
+                ? IntToDecimal(cell.Integer(), type.precision, type.scale, &unscaled)
                 : storage == SQLITE_FLOAT &&
-                      DoubleToDecimalFast(sqlite3_value_double(value), type.precision,
-                                          type.scale, &unscaled)) {
+                      DoubleToDecimalFast(cell.Real(), type.precision, type.scale, &unscaled)) {
           return As<arrow::Decimal128Builder>(column).Append(unscaled);
         }
         break;
       }
       case ColumnKind::kDate: {
         int32_t days;
-        if (storage == SQLITE_TEXT && ParseDate(Text(value), &days)) {
+        if (storage == SQLITE_TEXT && ParseDate(cell.Text(), &days)) {
           return As<arrow::Date32Builder>(column).Append(days);
         }
         break;
@@ -207,50 +284,55 @@ class Reader {
       default:
         break;
     }
-    AppendConverted(column, value, storage);
+    AppendConverted(column, cell);
   }
 
   void Resolve(Column& column, int storage) {
     SetSpec(column, SpecFromStorageClass(storage));
     for (int64_t k = 0; k < column.pending_nulls; ++k) column.builder->AppendNull();
+    column.pending_nulls = 0;
     --pending_columns_;
   }
 
-  static bool ToInt64(sqlite3_value* value, int storage, int64_t* out) {
-    switch (storage) {
-      case SQLITE_INTEGER: *out = sqlite3_value_int64(value); return true;
-      case SQLITE_FLOAT: return DoubleToInt64(sqlite3_value_double(value), out);
-      case SQLITE_TEXT: return ParseInt64(Text(value), out);
+  template <typename Cell>
+  static bool ToInt64(const Cell& cell, int64_t* out) {
+    switch (cell.storage) {
+      case SQLITE_INTEGER: *out = cell.Integer(); return true;
+      case SQLITE_FLOAT: return DoubleToInt64(cell.Real(), out);
+      case SQLITE_TEXT: return ParseInt64(cell.Text(), out);
       default: return false;
     }
   }
 
-  static bool ToDouble(ColumnKind kind, sqlite3_value* value, int storage, double* out) {
-    switch (storage) {
+  template <typename Cell>
+  static bool ToDouble(ColumnKind kind, const Cell& cell, double* out) {
+    switch (cell.storage) {
       case SQLITE_INTEGER: {
-        const int64_t v = sqlite3_value_int64(value);
+        const int64_t v = cell.Integer();
         *out = static_cast<double>(v);
         int64_t back;
         // NUMERIC promises exact values (see sqlite_types.hpp); REAL columns accept rounding
         // like SQLite's own REAL affinity does.
         return kind != ColumnKind::kNumeric || (DoubleToInt64(*out, &back) && back == v);
       }
-      case SQLITE_FLOAT: *out = sqlite3_value_double(value); return true;
-      case SQLITE_TEXT: return ParseDouble(Text(value), out);
+      case SQLITE_FLOAT: *out = cell.Real(); return true;
+      case SQLITE_TEXT: return ParseDouble(cell.Text(), out);
       default: return false;
     }
   }
 
-  void AppendConverted(Column& column, sqlite3_value* value, int storage) {
+  template <typename Cell>
+  void AppendConverted(Column& column, const Cell& cell) {
+    const int storage = cell.storage;
     int64_t v = 0;
     double d = 0;
     switch (column.spec.kind) {
       case ColumnKind::kBoolean: {
-        if (ToInt64(value, storage, &v) && (v == 0 || v == 1)) {
+        if (ToInt64(cell, &v) && (v == 0 || v == 1)) {
           return As<arrow::BooleanBuilder>(column).Append(v == 1);
         }
         if (storage == SQLITE_TEXT) {
-          std::string lower(Text(value));
+          std::string lower(cell.Text());
           for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
           if (lower == "true" || lower == "false") {
             return As<arrow::BooleanBuilder>(column).Append(lower == "true");
@@ -259,11 +341,11 @@ class Reader {
         break;
       }
       case ColumnKind::kInt64:
-        if (ToInt64(value, storage, &v)) return As<arrow::Int64Builder>(column).Append(v);
+        if (ToInt64(cell, &v)) return As<arrow::Int64Builder>(column).Append(v);
         break;
       case ColumnKind::kFloat64:
       case ColumnKind::kNumeric:
-        if (ToDouble(column.spec.kind, value, storage, &d)) {
+        if (ToDouble(column.spec.kind, cell, &d)) {
           return As<arrow::Float64Builder>(column).Append(d);
         }
         break;
@@ -274,7 +356,7 @@ class Reader {
         __int128 unscaled;
         const auto& type = column.spec.type;
         if ((storage == SQLITE_FLOAT || storage == SQLITE_TEXT) &&
-            ParseDecimal(Text(value), type.precision, type.scale, &unscaled)) {
+            ParseDecimal(cell.Text(), type.precision, type.scale, &unscaled)) {
           return As<arrow::Decimal128Builder>(column).Append(unscaled);
         }
         break;
@@ -282,24 +364,24 @@ class Reader {
       case ColumnKind::kString:
         // A number's text form (SQLite's own formatting) is ASCII, so no UTF-8 check.
         if (storage == SQLITE_INTEGER || storage == SQLITE_FLOAT) {
-          return As<arrow::VarBinaryBuilder>(column).Append(Text(value));
+          return As<arrow::VarBinaryBuilder>(column).Append(cell.Text());
         }
         break;
       case ColumnKind::kBinary:
-        if (storage == SQLITE_TEXT) return As<arrow::VarBinaryBuilder>(column).Append(Text(value));
+        if (storage == SQLITE_TEXT) return As<arrow::VarBinaryBuilder>(column).Append(cell.Text());
         break;
       case ColumnKind::kDate: {
         // AppendCell took TEXT dates. Numbers as SQLite's date functions produce them:
         // unixepoch() seconds or julianday(); only exact midnights, a time of day would be lost.
         if (storage == SQLITE_INTEGER) {
-          v = sqlite3_value_int64(value);
+          v = cell.Integer();
           const int64_t days = v / kSecondsPerDay;
           if (v % kSecondsPerDay == 0 && days <= std::numeric_limits<int32_t>::max() &&
               days >= std::numeric_limits<int32_t>::min()) {
             return As<arrow::Date32Builder>(column).Append(static_cast<int32_t>(days));
           }
         }
-        if (storage == SQLITE_FLOAT && JulianDayToUnixMillis(sqlite3_value_double(value), &v) &&
+        if (storage == SQLITE_FLOAT && JulianDayToUnixMillis(cell.Real(), &v) &&
             v % (kSecondsPerDay * 1000) == 0) {
           return As<arrow::Date32Builder>(column).Append(
               static_cast<int32_t>(v / (kSecondsPerDay * 1000)));
@@ -307,26 +389,26 @@ class Reader {
         break;
       }
       case ColumnKind::kTimestamp:
-        if (storage == SQLITE_TEXT && ParseTimestamp(Text(value), &v)) {
+        if (storage == SQLITE_TEXT && ParseTimestamp(cell.Text(), &v)) {
           return As<arrow::TemporalBuilder>(column).Append(v);
         }
         if (storage == SQLITE_INTEGER) {  // unixepoch() seconds
-          v = sqlite3_value_int64(value);
+          v = cell.Integer();
           constexpr int64_t kLimit = std::numeric_limits<int64_t>::max() / kMicrosPerSecond;
           if (v <= kLimit && v >= -kLimit) {
             return As<arrow::TemporalBuilder>(column).Append(v * kMicrosPerSecond);
           }
         }
-        if (storage == SQLITE_FLOAT && JulianDayToUnixMillis(sqlite3_value_double(value), &v)) {
+        if (storage == SQLITE_FLOAT && JulianDayToUnixMillis(cell.Real(), &v)) {
           return As<arrow::TemporalBuilder>(column).Append(v * 1000);
         }
         break;
       case ColumnKind::kTime:
-        if (storage == SQLITE_TEXT && ParseTime(Text(value), &v)) {
+        if (storage == SQLITE_TEXT && ParseTime(cell.Text(), &v)) {
           return As<arrow::TemporalBuilder>(column).Append(v);
         }
         if (storage == SQLITE_INTEGER) {  // seconds since midnight
-          v = sqlite3_value_int64(value);
+          v = cell.Integer();
           if (v >= 0 && v < kSecondsPerDay) {
             return As<arrow::TemporalBuilder>(column).Append(v * kMicrosPerSecond);
           }
@@ -336,7 +418,7 @@ class Reader {
       case ColumnKind::kNull:
         break;
     }
-    Fail(column, value, storage);
+    Fail(column, cell);
   }
 
   static std::string Where(const Column& column, int64_t row) {
@@ -345,20 +427,33 @@ class Reader {
     return where + " row index " + std::to_string(row);
   }
 
-  [[noreturn]] void Fail(const Column& column, sqlite3_value* value, int storage) {
+  template <typename Cell>
+  [[noreturn]] void Fail(const Column& column, const Cell& cell) {
     std::string preview;
-    if (storage == SQLITE_BLOB) {
-      preview = std::to_string(sqlite3_value_bytes(value)) + "-byte blob";
-    } else {
-      // A bounded, printable preview: the message must itself be valid UTF-8.
-      const std::string_view text = Text(value);
-      for (char c : text.substr(0, 40)) preview.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-      if (text.size() > 40) preview += "...";
-      preview = "'" + preview + "'";
+    switch (cell.storage) {
+      case SQLITE_BLOB:
+        preview = std::to_string(cell.Blob().size()) + "-byte blob";
+        break;
+      case SQLITE_INTEGER:
+        preview = std::to_string(cell.Integer());
+        break;
+      case SQLITE_FLOAT: {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.15g", cell.Real());  // SQLite's precision
+        preview = text;
+        break;
+      }
+      default: {
+        // A bounded, printable preview: the message must itself be valid UTF-8.
+        const std::string_view text = cell.Text();
+        for (char c : text.substr(0, 40)) preview.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+        if (text.size() > 40) preview += "...";
+        preview = "'" + preview + "'";
+      }
     }
     throw DbError(ErrorKind::kDataConversion,
-                  Where(column, row_) + ": cannot convert " + StorageName(storage) + " value " +
-                      preview + " to " + column.spec.type.ToString());
+                  Where(column, row_) + ": cannot convert " + StorageName(cell.storage) +
+                      " value " + preview + " to " + column.spec.type.ToString());
   }
 
   void CheckUtf8(const Column& column) const {
@@ -371,7 +466,7 @@ class Reader {
                       " AS BLOB), to get the bytes)");
   }
 
-  void FinishBatch() {
+  RecordBatch FinishBatch() {
     for (const Column& column : columns_) CheckUtf8(column);
     auto data = std::make_unique<BatchData>();
     data->children.resize(columns_.size(), ArrowArray{});
@@ -388,24 +483,41 @@ class Reader {
     array.children = data->child_pointers.data();
     array.release = &ReleaseBatch;
     array.private_data = data.release();
-    batches_.emplace_back(array);
     batch_start_ = row_;
+    return RecordBatch(array);
   }
 
   sqlite3* db_;
   sqlite3_stmt* stmt_;
   int64_t batch_rows_;
+  int64_t pipeline_after_rows_;  // -1: never
   std::vector<Column> columns_;
-  std::vector<RecordBatch> batches_;
   int64_t row_ = 0;          // rows read so far (the index of the row being read)
   int64_t batch_start_ = 0;  // row index where the current batch began
   int pending_columns_ = 0;
+  bool done_ = false;
+  std::unique_ptr<Stepper> stepper_;  // last: destroyed (stopped, joined) first
+  const StageChunk* chunk_ = nullptr;
+  int64_t chunk_row_ = 0;
 };
 
-}  // namespace
+BatchReader::BatchReader(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows,
+                         int64_t pipeline_after_rows)
+    : state_(std::make_unique<ReaderState>(db, stmt, batch_rows, pipeline_after_rows)) {}
 
-QueryResult ReadResult(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows) {
-  return Reader(db, stmt, batch_rows).Run();
+BatchReader::~BatchReader() = default;
+
+std::optional<RecordBatch> BatchReader::Next() { return state_->Next(); }
+
+arrow::Schema BatchReader::schema() const { return state_->schema(); }
+
+QueryResult ReadResult(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows,
+                       int64_t pipeline_after_rows) {
+  BatchReader reader(db, stmt, batch_rows, pipeline_after_rows);
+  QueryResult result;
+  while (std::optional<RecordBatch> batch = reader.Next()) result.batches.push_back(std::move(*batch));
+  result.schema = reader.schema();
+  return result;
 }
 
 }  // namespace dbpool::sqlite

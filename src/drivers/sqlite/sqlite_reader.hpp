@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 
 #include "dbpool/result.hpp"
 
@@ -13,7 +15,14 @@ namespace dbpool::sqlite {
 /// consumer can start on the first batch while memory stays bounded.
 inline constexpr int64_t kDefaultBatchRows = 64 * 1024;
 
-/// Steps `stmt` (prepared, bound, not yet stepped) to the end and returns its rows.
+/// Rows read on the calling thread before the rest of a result is read by two threads
+/// (a Stepper steps and stages rows while this thread converts them). Small results never
+/// pay for the thread; on a single-core machine it is never started.
+inline constexpr int64_t kPipelineAfterRows = 4096;
+
+class ReaderState;
+
+/// Reads a statement's rows (prepared, bound, not yet stepped) batch by batch.
 ///
 /// Column types come from the declared types (see sqlite_types.hpp). The one exception is a
 /// column without a declared type (an expression such as COUNT(*) or 1+1): SQLite is
@@ -26,6 +35,28 @@ inline constexpr int64_t kDefaultBatchRows = 64 * 1024;
 /// Int64/Float64/Decimal, REAL 2.0 -> Int64 2); anything else, and invalid UTF-8 in text,
 /// throws DbError(kDataConversion) naming the column and the row index (0-based).
 /// Statement failures throw the DbError of sqlite_error.hpp.
-QueryResult ReadResult(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows = kDefaultBatchRows);
+///
+/// The statement belongs to the reader until it is destroyed (a running Stepper is stopped
+/// and joined then); reset or finalize it only after that.
+class BatchReader {
+ public:
+  BatchReader(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows = kDefaultBatchRows,
+              int64_t pipeline_after_rows = kPipelineAfterRows);
+  ~BatchReader();
+  BatchReader(const BatchReader&) = delete;
+  BatchReader& operator=(const BatchReader&) = delete;
+
+  /// The next batch (steps as far as needed), or nullopt after the last. Blocking.
+  std::optional<RecordBatch> Next();
+  /// The result's schema: final once Next has returned a batch or nullopt.
+  arrow::Schema schema() const;
+
+ private:
+  std::unique_ptr<ReaderState> state_;
+};
+
+/// Steps `stmt` to the end and returns all its rows (BatchReader's rules).
+QueryResult ReadResult(sqlite3* db, sqlite3_stmt* stmt, int64_t batch_rows = kDefaultBatchRows,
+                       int64_t pipeline_after_rows = kPipelineAfterRows);
 
 }  // namespace dbpool::sqlite
