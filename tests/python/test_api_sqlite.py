@@ -168,3 +168,19 @@ async def test_execute_batch_with_bound_parameters(lite):
     assert frames[3].to_dicts() == [{"x": 1, "s": "a"}, {"x": 2, "s": "b"}]
     with pytest.raises(TypeError):
         await lite.execute_batch("lite", "SELECT 1")
+
+
+async def test_large_read_matches_row_by_row(lite):
+    # 300,000 rows cross the reader's switch to two threads and several batches.
+    await lite.execute(
+        "lite",
+        "CREATE TABLE big AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 300000) "
+        "SELECT i, i * 0.5 AS half, 'v' || i AS label, CASE WHEN i % 10 = 0 THEN NULL ELSE i % 7 END AS m FROM r",
+    )
+    df = await lite.query("lite", "SELECT * FROM big ORDER BY i")
+    assert df.height == 300000
+    assert df["i"].to_list() == list(range(1, 300001))
+    assert df["half"].sum() == sum(range(1, 300001)) * 0.5
+    assert df["label"].to_list()[::49999] == [f"v{i}" for i in range(1, 300001, 49999)]
+    assert df["m"].null_count() == 30000
+    assert df["m"].drop_nulls().sum() == sum(i % 7 for i in range(1, 300001) if i % 10)
