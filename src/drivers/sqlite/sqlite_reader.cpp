@@ -77,6 +77,12 @@ const B& As(const Column& column) {
   return static_cast<const B&>(*column.builder);
 }
 
+// Asked once: the answer costs a system call, and every query asks.
+bool HasSecondCore() {
+  static const bool second_core = std::thread::hardware_concurrency() > 1;
+  return second_core;
+}
+
 // A cell of the live statement. One column_value per cell, then the value_* accessors:
 // each column_* call would repeat the statement's bounds and error bookkeeping (a quarter
 // of the row loop's time).
@@ -138,7 +144,7 @@ class ReaderState {
       : db_(db),
         stmt_(stmt),
         batch_rows_(batch_rows),
-        pipeline_after_rows_(std::thread::hardware_concurrency() > 1 ? pipeline_after_rows : -1) {
+        pipeline_after_rows_(HasSecondCore() ? pipeline_after_rows : -1) {
     const int n = sqlite3_column_count(stmt_);
     columns_.resize(n);
     for (int i = 0; i < n; ++i) {
