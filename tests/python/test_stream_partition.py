@@ -88,3 +88,64 @@ async def test_partitioned_read_on_sqlite(lite):
         parts = await lite.query("lite", "SELECT * FROM t", partition_on=column, partitions=3)
         assert parts.schema == plain.schema
         assert parts.sort("id").equals(plain)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+async def test_sqlite_stream_reads_batch_by_batch_in_bounded_memory(lite):
+    # 2M rows of about 60 MB as one frame; streamed, memory must stay near one batch.
+    sql = (
+        "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 2000000) "
+        "SELECT i, 'label number ' || i AS s FROM r"
+    )
+    start = _rss_mb()
+    peak = start
+    sizes, total = [], 0
+    async for df in lite.stream("lite", sql, batch_rows=20000):
+        sizes.append(df.height)
+        total += df["i"].sum()
+        assert df.schema == {"i": pl.Int64, "s": pl.String}
+        del df
+        peak = max(peak, _rss_mb())
+    assert sum(sizes) == 2000000 and total == 2000000 * 2000001 // 2
+    assert max(sizes) == 20000 and len(sizes) == 100
+    assert peak - start < 30, f"RSS grew {peak - start:.0f} MB while streaming"
+
+
+async def test_sqlite_stream_stopped_early_releases_the_statement(pool, tmp_path):
+    url = f"sqlite:///{tmp_path}/early.db"
+    await pool.create_pool("one", url=url, min_connections=1, max_connections=1)
+    await pool.execute(
+        "one",
+        "CREATE TABLE t AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 200000) SELECT i FROM r",
+    )
+    seen = 0
+    async for df in pool.stream("one", "SELECT i FROM t", batch_rows=10000):
+        seen += df.height
+        break
+    assert seen == 10000
+    # The statement was reset: its read snapshot is gone, so a checkpoint can truncate the
+    # WAL and the one connection runs the next call at once.
+    await pool.execute("one", "INSERT INTO t VALUES (0)")
+    df = await pool.query("one", "SELECT count(*) AS n FROM t")
+    assert df["n"].to_list() == [200001]
+
+
+async def test_sqlite_stream_error_mid_result_is_typed(lite):
+    from db_pool import DataConversionError
+
+    await lite.execute(
+        "lite",
+        "CREATE TABLE m AS WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 50000) "
+        "SELECT CAST(i AS INTEGER) AS i FROM r",
+    )
+    await lite.execute("lite", "UPDATE m SET i = 'oops' WHERE i = 30000")
+    seen = 0
+    with pytest.raises(DataConversionError, match="row index 29999"):
+        async for df in lite.stream("lite", "SELECT i FROM m ORDER BY rowid", batch_rows=10000):
+            seen += df.height
+    assert seen == 20000
+    assert (await lite.query("lite", "SELECT 1 AS x"))["x"].to_list() == [1]

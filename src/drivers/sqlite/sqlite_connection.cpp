@@ -120,7 +120,7 @@ std::unique_ptr<SqliteConnection> SqliteConnection::Open(Runtime& runtime,
 }
 
 QueryResult SqliteConnection::Run(const std::string& sql, const Params& params,
-                                  CancelToken* cancel, bool want_rows) {
+                                  CancelToken* cancel, bool want_rows, OpenStream* stream) {
   QueryResult result;
   result.rows_affected = 0;
   const char* begin = sql.c_str();
@@ -152,7 +152,12 @@ QueryResult SqliteConnection::Run(const std::string& sql, const Params& params,
                     "42601");
     }
     BindParams(db_, stmt, params);
-    if (want_rows && last && sqlite3_column_count(stmt) > 0) return ReadResult(db_, stmt);
+    if (want_rows && last && sqlite3_column_count(stmt) > 0) {
+      if (stream == nullptr) return ReadResult(db_, stmt);
+      stream->lease.emplace(lease.Release(), cached);
+      stream->reader.emplace(db_, stmt, stream->batch_rows);
+      return result;
+    }
 
     const int64_t total_before = sqlite3_total_changes64(db_);
     int rc;
@@ -170,44 +175,97 @@ QueryResult SqliteConnection::Run(const std::string& sql, const Params& params,
   return result;
 }
 
-QueryResult SqliteConnection::RunGuarded(const std::string& sql, const Params& params,
-                                         CancelToken* cancel, bool want_rows) {
-  if (cancel != nullptr && cancel->cancelled()) {
+void SqliteConnection::BeginOperation(CancelToken* cancel, std::optional<CancelScope>& scope) {
+  if (cancel == nullptr) return;
+  if (cancel->cancelled()) {
     throw DbError(ErrorKind::kCancelled, "cancelled before the statement started", "57014");
   }
-  std::optional<CancelScope> scope;
-  if (cancel != nullptr) {
-    uint64_t operation;
-    {
-      std::lock_guard lock(interrupt_->mutex);
-      operation = interrupt_->operation;
-    }
-    scope.emplace(*cancel, [target = interrupt_, operation] { target->Interrupt(operation); });
-    // SQLite clears a pending interrupt when a statement starts on an idle connection, so a
-    // cancel that lands just before the first step would be lost; polling the token from
-    // the progress handler closes that window.
-    sqlite3_progress_handler(db_, kProgressPeriod, &CancelRequested, cancel);
+  uint64_t operation;
+  {
+    std::lock_guard lock(interrupt_->mutex);
+    operation = interrupt_->operation;
   }
-  auto finish = [&] {
-    if (cancel != nullptr) {
-      sqlite3_progress_handler(db_, 0, nullptr, nullptr);
-      std::lock_guard lock(interrupt_->mutex);
-      ++interrupt_->operation;
-    }
-    in_transaction_.store(sqlite3_get_autocommit(db_) == 0, std::memory_order_release);
-  };
+  scope.emplace(*cancel, [target = interrupt_, operation] { target->Interrupt(operation); });
+  // SQLite clears a pending interrupt when a statement starts on an idle connection, so a
+  // cancel that lands just before the first step would be lost; polling the token from
+  // the progress handler closes that window.
+  sqlite3_progress_handler(db_, kProgressPeriod, &CancelRequested, cancel);
+}
+
+void SqliteConnection::EndOperation(CancelToken* cancel) {
+  if (cancel != nullptr) {
+    sqlite3_progress_handler(db_, 0, nullptr, nullptr);
+    std::lock_guard lock(interrupt_->mutex);
+    ++interrupt_->operation;
+  }
+  in_transaction_.store(sqlite3_get_autocommit(db_) == 0, std::memory_order_release);
+}
+
+QueryResult SqliteConnection::RunGuarded(const std::string& sql, const Params& params,
+                                         CancelToken* cancel, bool want_rows) {
+  std::optional<CancelScope> scope;
+  BeginOperation(cancel, scope);
   try {
     QueryResult result = Run(sql, params, cancel, want_rows);
-    finish();
+    EndOperation(cancel);
     return result;
   } catch (const DbError& error) {
-    finish();
+    EndOperation(cancel);
     if (error.kind() == ErrorKind::kConnection) broken_.store(true, std::memory_order_release);
     throw;
   } catch (...) {
-    finish();
+    EndOperation(cancel);
     throw;
   }
+}
+
+asio::awaitable<void> SqliteConnection::QueryStream(std::string sql, Params params,
+                                                    CancelTokenPtr cancel, BatchSink& sink,
+                                                    int64_t batch_rows) {
+  OpenStream stream;
+  stream.batch_rows = batch_rows;
+  OpenStream* open = &stream;
+  CancelToken* c = cancel.get();
+  std::exception_ptr error;
+  try {
+    // sql, params and stream live in this frame until the last blocking call returns.
+    QueryResult plain =
+        co_await runtime_.RunBlocking([this, sql = &sql, params = &params, c, open] {
+          BeginOperation(c, open->scope);
+          open->begun = true;
+          return Run(*sql, *params, c, true, open);
+        });
+    if (!stream.reader) {  // the last statement returned no rows
+      co_await sink.OnSchema(std::move(plain.schema));
+    } else {
+      for (bool first = true;;) {
+        std::optional<RecordBatch> batch =
+            co_await runtime_.RunBlocking([open] { return open->reader->Next(); });
+        // The schema is final once the first batch (or the end) is read: a column without
+        // a declared type takes its first value's type.
+        if (first) co_await sink.OnSchema(stream.reader->schema());
+        first = false;
+        if (!batch) break;
+        // Named, not `if (!co_await ...)`: g++ 12 miscompiles that form (SIGILL).
+        bool more = co_await sink.OnBatch(std::move(*batch));
+        if (!more) break;
+      }
+    }
+  } catch (const DbError& failure) {
+    if (failure.kind() == ErrorKind::kConnection) broken_.store(true, std::memory_order_release);
+    error = std::current_exception();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // Stopping early or failing: the reader (and its Stepper) go first, then the statement is
+  // reset, on the blocking pool like every other sqlite call.
+  co_await runtime_.RunBlocking([this, open, c] {
+    open->reader.reset();
+    open->lease.reset();
+    if (open->begun) EndOperation(c);
+    open->scope.reset();
+  });
+  if (error) std::rethrow_exception(error);
 }
 
 asio::awaitable<QueryResult> SqliteConnection::Query(std::string sql, Params params,

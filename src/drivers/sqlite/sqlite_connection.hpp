@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <type_traits>
 
 #include "drivers/driver.hpp"
+#include "drivers/sqlite/sqlite_reader.hpp"
 #include "drivers/sqlite/sqlite_statement.hpp"
 
 namespace dbpool::sqlite {
@@ -56,6 +58,10 @@ class SqliteConnection final : public Connection {
   /// Several statements run in order; returns the sum of their rows affected.
   asio::awaitable<int64_t> Execute(std::string sql, Params params,
                                    CancelTokenPtr cancel) override;
+  /// Reads the last statement's rows batch by batch: memory stays bounded by `batch_rows`
+  /// (and the reader's staging), whatever the size of the result.
+  asio::awaitable<void> QueryStream(std::string sql, Params params, CancelTokenPtr cancel,
+                                    BatchSink& sink, int64_t batch_rows) override;
   asio::awaitable<void> Begin() override;
   asio::awaitable<void> Commit() override;
   /// A no-op outside a transaction (as PostgreSQL, which only warns), so the pool can
@@ -71,10 +77,25 @@ class SqliteConnection final : public Connection {
  private:
   SqliteConnection(Runtime& runtime, sqlite3* db);
 
-  /// Runs every statement of `sql`; fills `result` from the last one when `want_rows`,
-  /// else sums rows affected into it. Blocking.
+  /// A streamed statement between two batches: its reader, the statement it reads and the
+  /// cancel hook, which all outlive the blocking calls (destroyed reader first).
+  struct OpenStream {
+    int64_t batch_rows = 0;
+    bool begun = false;  // BeginOperation ran: EndOperation must too
+    std::optional<CancelScope> scope;
+    std::optional<StatementLease> lease;
+    std::optional<BatchReader> reader;
+  };
+
+  /// Runs every statement of `sql`; returns the last one's rows when `want_rows`, else the
+  /// sum of rows affected. With `stream`, the last statement's rows are not read but left
+  /// to stream->reader. Blocking.
   QueryResult Run(const std::string& sql, const Params& params, CancelToken* cancel,
-                  bool want_rows);
+                  bool want_rows, OpenStream* stream = nullptr);
+  /// The cancel hook (interrupt + progress handler) of one operation: a call or a stream.
+  void BeginOperation(CancelToken* cancel, std::optional<CancelScope>& scope);
+  /// Undoes BeginOperation and records the transaction state the operation left.
+  void EndOperation(CancelToken* cancel);
   /// Wraps Run with cancellation and bookkeeping (broken, in-transaction). Blocking.
   QueryResult RunGuarded(const std::string& sql, const Params& params, CancelToken* cancel,
                          bool want_rows);

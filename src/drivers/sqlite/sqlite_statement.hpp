@@ -67,6 +67,8 @@ class StatementLease {
   StatementLease& operator=(const StatementLease&) = delete;
 
   sqlite3_stmt* get() const { return stmt_; }
+  /// Hands the statement over (to another lease); this one then does nothing.
+  sqlite3_stmt* Release() { return std::exchange(stmt_, nullptr); }
 
  private:
   sqlite3_stmt* stmt_;
