@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 
+#include "arrow/civil.hpp"
 #include "drivers/sqlite/sqlite_convert.hpp"
 #include "drivers/sqlite/sqlite_error.hpp"
 #include "drivers/sqlite/sqlite_statement.hpp"
@@ -174,8 +175,8 @@ TEST(SqliteConvert, Temporal) {
   EXPECT_TRUE(JulianDayToUnixMillis(2440587.5, &us));
   EXPECT_EQ(us, 0);
   EXPECT_FALSE(JulianDayToUnixMillis(-1.0, &us));
-  EXPECT_EQ(DaysFromCivil(1, 1, 1), -719162);
-  EXPECT_EQ(DaysFromCivil(9999, 12, 31), 2932896);
+  EXPECT_EQ(arrow::DaysFromCivil(1, 1, 1), -719162);
+  EXPECT_EQ(arrow::DaysFromCivil(9999, 12, 31), 2932896);
 }
 
 TEST(SqliteTypes, DeclaredTypes) {

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "arrow/civil.hpp"
+
 namespace dbpool::mysql {
 namespace {
 
@@ -17,17 +19,6 @@ bool IsLeap(int64_t year) { return (year % 4 == 0 && year % 100 != 0) || year % 
 uint32_t DaysInMonth(int64_t year, uint32_t month) {
   static constexpr uint8_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return month == 2 && IsLeap(year) ? 29 : kDays[month - 1];
-}
-
-// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's
-// days_from_civil, http://howardhinnant.github.io/date_algorithms.html).
-int64_t DaysFromCivil(int64_t y, uint32_t m, uint32_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
 }
 
 std::string DateText(const TimeParts& t) {
@@ -45,7 +36,7 @@ int64_t CheckedDays(const TimeParts& t) {
   if (t.month > 12 || t.day > DaysInMonth(t.year, t.month)) {
     throw DecodeError("invalid date '" + DateText(t) + "'");
   }
-  return DaysFromCivil(t.year, t.month, t.day);
+  return arrow::DaysFromCivil(t.year, t.month, t.day);
 }
 
 [[noreturn]] void Invalid(const char* what, std::string_view text) {

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <string>
 
+#include "arrow/civil.hpp"
+
 namespace dbpool::sqlite {
 namespace {
 
@@ -47,7 +49,7 @@ bool ParseDateAt(std::string_view text, size_t* pos, int64_t* days) {
     return false;
   }
   if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return false;
-  *days = DaysFromCivil(year, month, day);
+  *days = arrow::DaysFromCivil(year, month, day);
   return true;
 }
 
@@ -81,15 +83,6 @@ bool ParseTimeAt(std::string_view text, size_t* pos, int64_t* micros) {
 }
 
 }  // namespace
-
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2;
-  const int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(year - era * 400);
-  const unsigned doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
 
 bool ParseDouble(std::string_view text, double* out) {
   text = Trim(text);
@@ -253,7 +246,7 @@ bool ParseDate(std::string_view text, int32_t* days) {
       const int month = static_cast<int>(m0 * 10 + m1);
       const int day = static_cast<int>(d0 * 10 + d1);
       if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month)) return false;
-      *days = static_cast<int32_t>(DaysFromCivil(year, month, day));
+      *days = static_cast<int32_t>(arrow::DaysFromCivil(year, month, day));
       return true;
     }
   }

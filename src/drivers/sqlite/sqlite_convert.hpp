@@ -41,7 +41,4 @@ bool ParseTime(std::string_view text, int64_t* micros);
 /// the way SQLite's own date functions do; false outside SQLite's range (years 0-9999).
 bool JulianDayToUnixMillis(double julian_day, int64_t* millis);
 
-/// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t DaysFromCivil(int64_t year, unsigned month, unsigned day);
-
 }  // namespace dbpool::sqlite
