@@ -81,10 +81,9 @@ void Stepper::Loop() {
         } else {
           free_.push_back(chunk);
         }
-        finished_ = !more;
       }
       ready_.notify_one();
-      if (!more) return;
+      if (!more) break;
     }
   } catch (...) {
     std::lock_guard lock(mutex_);
