@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -120,16 +121,84 @@ TEST(PgCopyDecodeTest, FullBatchesSizeTheNextOne) {
   }
 }
 
-TEST(PgCopyDecodeTest, ConversionErrorsNameColumnAndRow) {
-  CopyDecoder decoder(IntAndText(), 10);
-  Feed(decoder, Header() + Row(1, "ok"));
+// A row of raw wire fields (nullopt: NULL).
+std::string RawRow(const std::vector<std::optional<std::string>>& fields) {
+  std::string out;
+  Put16(&out, static_cast<int>(fields.size()));
+  for (const auto& field : fields) {
+    Put32(&out, field ? static_cast<int64_t>(field->size()) : -1);
+    if (field) out += *field;
+  }
+  return out;
+}
+
+std::string Int4(int32_t n) {
+  std::string out;
+  Put32(&out, n);
+  return out;
+}
+
+// The error of a read that fails, in Feed or, for text (checked per batch), in TakeBatch.
+std::string FailureOf(CopyDecoder& decoder, const std::vector<std::string>& rows) {
   try {
-    Feed(decoder, Row(2, "caf\xe9"));
-    FAIL() << "expected a conversion error";
+    for (const std::string& row : rows) Feed(decoder, row);
+    decoder.TakeBatch();
   } catch (const DbError& e) {
     EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
-    EXPECT_NE(e.message().find("column 't' (row 2)"), std::string::npos) << e.message();
+    return e.message();
   }
+  ADD_FAILURE() << "expected a conversion error";
+  return "";
+}
+
+TEST(PgCopyDecodeTest, ConversionErrorsNameColumnAndRow) {
+  CopyDecoder decoder(IntAndText(), 10);
+  std::string message =
+      FailureOf(decoder, {Header() + Row(1, "ok"), Row(2, "caf\xe9"), Row(3, "fine")});
+  EXPECT_NE(message.find("column 't' (row 2)"), std::string::npos) << message;
+  EXPECT_NE(message.find("UTF-8"), std::string::npos) << message;
+}
+
+TEST(PgCopyDecodeTest, TextCheckedPerBatchReportsTheFirstBadValue) {
+  // Text is checked when a batch ends, other values as they arrive; the error must still be
+  // the first bad value in row order, then column order, as a check per value finds it.
+  TypeRegistry types;
+  std::vector<ColumnPlan> text_first = {types.Plan("t", 25, -1), types.Plan("n", 23, -1)};
+  std::vector<ColumnPlan> int_first = {types.Plan("n", 23, -1), types.Plan("t", 25, -1)};
+  const std::string bad_text = "caf\xe9";
+  const std::string bad_int = "abc";  // 3 bytes for an int4
+  struct Case {
+    std::vector<ColumnPlan> plans;
+    std::vector<std::string> rows;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      // Bad text in an earlier row than a bad int.
+      {text_first, {RawRow({"a", Int4(1)}), RawRow({bad_text, Int4(2)}), RawRow({"c", bad_int})},
+       "column 't' (row 2)"},
+      {int_first, {RawRow({Int4(1), bad_text}), RawRow({bad_int, "b"})}, "column 't' (row 1)"},
+      // A bad int in an earlier row than bad text.
+      {text_first, {RawRow({"a", bad_int}), RawRow({bad_text, Int4(2)})}, "column 'n' (row 1)"},
+      // The same row: the leftmost column.
+      {text_first, {RawRow({"a", Int4(1)}), RawRow({bad_text, bad_int})}, "column 't' (row 2)"},
+      {int_first, {RawRow({Int4(1), "a"}), RawRow({bad_int, bad_text})}, "column 'n' (row 2)"},
+      // Two bad texts: the earlier row, whichever column.
+      {int_first, {RawRow({Int4(1), "a"}), RawRow({Int4(2), bad_text})}, "column 't' (row 2)"},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    CopyDecoder decoder(cases[i].plans, 10);
+    std::vector<std::string> rows = cases[i].rows;
+    rows.front() = Header() + rows.front();
+    std::string message = FailureOf(decoder, rows);
+    EXPECT_NE(message.find(cases[i].expected), std::string::npos) << "case " << i << ": " << message;
+  }
+  // A batch ended by its size checks its text at once: the next batch never starts.
+  CopyDecoder decoder(IntAndText(), 2);
+  Feed(decoder, Header() + Row(1, "ok"));
+  Feed(decoder, Row(2, bad_text));
+  ASSERT_TRUE(decoder.batch_full());
+  std::string message = FailureOf(decoder, {});
+  EXPECT_NE(message.find("column 't' (row 2)"), std::string::npos) << message;
 }
 
 TEST(PgCopyDecodeTest, MalformedStreamsAreRejected) {

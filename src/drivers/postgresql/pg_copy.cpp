@@ -158,17 +158,8 @@ std::string CopyStatement(std::string_view sql) {
 }
 
 CopyDecoder::CopyDecoder(std::vector<ColumnPlan> plans, int64_t batch_rows, int64_t batch_bytes)
-    : plans_(std::move(plans)),
-      builder_(SchemaOf(plans_)),
-      batch_rows_(batch_rows > 0 ? batch_rows : kBatchRows),
-      batch_bytes_(batch_bytes > 0 ? batch_bytes : kBatchBytes) {
-  decoders_.reserve(plans_.size());
-  columns_.reserve(plans_.size());
-  for (size_t c = 0; c < plans_.size(); ++c) {
-    decoders_.push_back(DecoderFor(plans_[c]));
-    columns_.push_back(&builder_.column(c));
-  }
-}
+    : batches_(std::move(plans), batch_rows),
+      batch_bytes_(batch_bytes > 0 ? batch_bytes : kBatchBytes) {}
 
 void CopyDecoder::Malformed(const std::string& what) {
   throw DbError(ErrorKind::kInternal, "malformed binary COPY data from the server: " + what);
@@ -189,7 +180,7 @@ void CopyDecoder::ReadHeader(const char* data, int32_t size, int32_t* pos) {
 void CopyDecoder::Feed(const char* data, int32_t size) {
   int32_t pos = 0;
   if (!header_read_) ReadHeader(data, size, &pos);
-  const int32_t columns = static_cast<int32_t>(plans_.size());
+  const int32_t columns = static_cast<int32_t>(batches_.num_columns());
   while (pos < size) {
     if (ended_) Malformed("data after the trailer");
     if (size - pos < 2) Malformed("truncated row");
@@ -210,52 +201,24 @@ void CopyDecoder::Feed(const char* data, int32_t size) {
         int32_t length = LoadI32(data + pos);
         pos += 4;
         if (length == -1) {
-          columns_[c]->AppendNull();
+          batches_.AppendNull(static_cast<size_t>(c));
           continue;
         }
         if (length < 0 || length > size - pos) Malformed("truncated value");
-        decoders_[c](plans_[c], data + pos, length, *columns_[c]);
+        batches_.Append(static_cast<size_t>(c), data + pos, length);
         pos += length;
       }
     } catch (const DecodeError& e) {
-      throw ConversionError(plans_[c], total_rows_, e);
+      throw batches_.Failure(static_cast<size_t>(c), e);
     }
-    builder_.EndRow();
-    ++pending_rows_;
-    ++total_rows_;
+    batches_.EndRow();
   }
   pending_bytes_ += size;
 }
 
 RecordBatch CopyDecoder::TakeBatch() {
-  const bool full = pending_rows_ >= batch_rows_;
-  // After a full batch the result is big: size the next batch's buffers once (fixed-width
-  // values exactly, strings from this batch's volume) instead of doubling them again.
-  std::vector<int64_t> data_bytes;
-  if (full) {
-    data_bytes.resize(columns_.size(), 0);
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      arrow::TypeId id = plans_[c].field.type.id;
-      if (id == arrow::TypeId::kString || id == arrow::TypeId::kBinary) {
-        // memory_bytes = offsets + data + validity; what is left after the offsets is
-        // (a little more than) the data.
-        data_bytes[c] = columns_[c]->memory_bytes() - 8 * (pending_rows_ + 1);
-      }
-    }
-  }
-  RecordBatch batch = builder_.Finish();
-  if (full) {
-    builder_.Reserve(batch_rows_);
-    for (size_t c = 0; c < columns_.size(); ++c) {
-      if (data_bytes[c] > 0) {
-        static_cast<arrow::VarBinaryBuilder*>(columns_[c])
-            ->ReserveData(data_bytes[c] + data_bytes[c] / 16);
-      }
-    }
-  }
-  pending_rows_ = 0;
   pending_bytes_ = 0;
-  return batch;
+  return batches_.TakeBatch();
 }
 
 }  // namespace dbpool::pg

@@ -50,32 +50,27 @@ class CopyDecoder {
   void Feed(const char* data, int32_t size);
 
   /// True when the current batch is full: call TakeBatch().
-  bool batch_full() const { return pending_rows_ >= batch_rows_ || pending_bytes_ >= batch_bytes_; }
+  bool batch_full() const { return batches_.batch_full() || pending_bytes_ >= batch_bytes_; }
   /// Rows decoded since the last TakeBatch().
-  int64_t pending_rows() const { return pending_rows_; }
+  int64_t pending_rows() const { return batches_.pending_rows(); }
   /// Rows decoded in total.
-  int64_t total_rows() const { return total_rows_; }
+  int64_t total_rows() const { return batches_.total_rows(); }
   /// True once the trailer has been read (no more rows may follow).
   bool ended() const { return ended_; }
 
-  /// The rows decoded since the last call, as a batch.
+  /// The rows decoded since the last call, as a batch. Throws DbError(kDataConversion) for
+  /// text that is not valid UTF-8 (checked per batch, see ValueBatches).
   RecordBatch TakeBatch();
 
-  const std::vector<ColumnPlan>& plans() const { return plans_; }
+  const std::vector<ColumnPlan>& plans() const { return batches_.plans(); }
 
  private:
   void ReadHeader(const char* data, int32_t size, int32_t* pos);
   [[noreturn]] static void Malformed(const std::string& what);
 
-  std::vector<ColumnPlan> plans_;
-  std::vector<ValueDecoder> decoders_;
-  arrow::RecordBatchBuilder builder_;
-  std::vector<arrow::ArrayBuilder*> columns_;
-  int64_t batch_rows_;
+  ValueBatches batches_;
   int64_t batch_bytes_;
-  int64_t pending_rows_ = 0;
   int64_t pending_bytes_ = 0;
-  int64_t total_rows_ = 0;
   bool header_read_ = false;
   bool ended_ = false;
 };

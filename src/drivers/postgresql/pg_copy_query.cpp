@@ -151,15 +151,19 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
     n = PQgetCopyData(conn_, &row, 1);
     if (n > 0) {
       consumed = false;
+      RecordBatch batch;
+      bool full = false;
       try {
         decoder.Feed(row, n);
+        // Invalid text surfaces here: TakeBatch checks a batch's text in one pass.
+        full = decoder.batch_full();
+        if (full) batch = decoder.TakeBatch();
       } catch (...) {
         stop_error = std::current_exception();
       }
       PQfreemem(row);
       if (stop_error) break;
-      if (!decoder.batch_full()) continue;
-      RecordBatch batch = decoder.TakeBatch();
+      if (!full) continue;
       if (sink == nullptr) {
         out->push_back(std::move(batch));
         continue;

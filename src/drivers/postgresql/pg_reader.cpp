@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "arrow/utf8.hpp"
 #include "dbpool/error.hpp"
@@ -23,10 +25,10 @@ B& As(ArrayBuilder& builder) {
   return static_cast<B&>(builder);
 }
 
+constexpr const char* kInvalidUtf8 = "text is not valid UTF-8 (is client_encoding UTF8?)";
+
 void AppendText(const char* data, int32_t size, ArrayBuilder& builder) {
-  if (!arrow::IsValidUtf8(data, static_cast<size_t>(size))) {
-    throw DecodeError("text is not valid UTF-8 (is client_encoding UTF8?)");
-  }
+  if (!arrow::IsValidUtf8(data, static_cast<size_t>(size))) throw DecodeError(kInvalidUtf8);
   As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
 }
 
@@ -102,6 +104,18 @@ void DecodeVersionedText(const ColumnPlan&, const char* data, int32_t size,
   // jsonb_send / jsonpath_send prefix the text with format version 1.
   if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
   AppendText(data + 1, size - 1, builder);
+}
+
+// The same two for ValueBatches, which checks a whole batch's text at once.
+void DecodeTextCheckedLater(const ColumnPlan&, const char* data, int32_t size,
+                            ArrayBuilder& builder) {
+  As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
+}
+
+void DecodeVersionedTextCheckedLater(const ColumnPlan&, const char* data, int32_t size,
+                                     ArrayBuilder& builder) {
+  if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
+  As<VarBinaryBuilder>(builder).Append(data + 1, static_cast<size_t>(size - 1));
 }
 
 void DecodeDate(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
@@ -268,6 +282,79 @@ ValueDecoder DecoderFor(const ColumnPlan& plan) {
     case Decode::kArray: return &DecodeArray;
   }
   return &DecodeUnknown;
+}
+
+ValueBatches::ValueBatches(std::vector<ColumnPlan> plans, int64_t batch_rows)
+    : plans_(std::move(plans)),
+      builder_(SchemaOf(plans_)),
+      batch_rows_(batch_rows > 0 ? batch_rows : kBatchRows) {
+  decoders_.reserve(plans_.size());
+  columns_.reserve(plans_.size());
+  for (size_t c = 0; c < plans_.size(); ++c) {
+    const ColumnPlan& plan = plans_[c];
+    columns_.push_back(&builder_.column(c));
+    if (plan.decode == Decode::kText) {
+      decoders_.push_back(&DecodeTextCheckedLater);
+      text_columns_.push_back(c);
+    } else if (plan.decode == Decode::kVersionedText) {
+      decoders_.push_back(&DecodeVersionedTextCheckedLater);
+      text_columns_.push_back(c);
+    } else {
+      decoders_.push_back(DecoderFor(plan));
+    }
+  }
+}
+
+std::optional<DbError> ValueBatches::FirstInvalidText() const {
+  // The earliest row, and in it the leftmost column: the value a check per value would have
+  // stopped at. Only the values appended so far are seen (in the row being decoded, those
+  // left of the column that failed).
+  int64_t best_row = -1;
+  size_t best_column = 0;
+  for (size_t c : text_columns_) {
+    const int64_t bad = static_cast<const VarBinaryBuilder*>(columns_[c])->FindInvalidUtf8();
+    if (bad >= 0 && (best_row < 0 || bad < best_row)) {
+      best_row = bad;
+      best_column = c;
+    }
+  }
+  if (best_row < 0) return std::nullopt;
+  return ConversionError(plans_[best_column], batch_start() + best_row, DecodeError(kInvalidUtf8));
+}
+
+DbError ValueBatches::Failure(size_t column, const DecodeError& error) const {
+  if (std::optional<DbError> text = FirstInvalidText()) return std::move(*text);
+  return ConversionError(plans_[column], total_rows_, error);
+}
+
+RecordBatch ValueBatches::TakeBatch() {
+  if (std::optional<DbError> text = FirstInvalidText()) throw std::move(*text);
+  const int64_t rows = builder_.num_rows();
+  const bool full = rows >= batch_rows_;
+  // After a full batch the result is big: size the next batch's buffers once (fixed-width
+  // values exactly, strings from this batch's volume) instead of doubling them again.
+  std::vector<int64_t> data_bytes;
+  if (full) {
+    data_bytes.resize(columns_.size(), 0);
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      arrow::TypeId id = plans_[c].field.type.id;
+      if (id == arrow::TypeId::kString || id == arrow::TypeId::kBinary) {
+        // memory_bytes = offsets + data + validity; what is left after the offsets is
+        // (a little more than) the data.
+        data_bytes[c] = columns_[c]->memory_bytes() - 8 * (rows + 1);
+      }
+    }
+  }
+  RecordBatch batch = builder_.Finish();
+  if (full) {
+    builder_.Reserve(batch_rows_);
+    for (size_t c = 0; c < columns_.size(); ++c) {
+      if (data_bytes[c] > 0) {
+        static_cast<VarBinaryBuilder*>(columns_[c])->ReserveData(data_bytes[c] + data_bytes[c] / 16);
+      }
+    }
+  }
+  return batch;
 }
 
 void AppendValue(const ColumnPlan& plan, const char* data, int32_t size, ArrayBuilder& builder) {

@@ -4,6 +4,7 @@
 
 #include <libpq-fe.h>
 
+#include <optional>
 #include <vector>
 
 #include "arrow/builder.hpp"
@@ -36,6 +37,55 @@ using ValueDecoder = void (*)(const ColumnPlan& plan, const char* data, int32_t 
 
 /// The decoder for plan.decode: looked up once per column, then called for every value.
 ValueDecoder DecoderFor(const ColumnPlan& plan);
+
+/// The column builders of a result read value by value (COPY messages, single-row
+/// PGresults), in batches of at most `batch_rows` rows. Text is checked as UTF-8 once per
+/// batch (one ASCII pass over each column's data, value by value only past that) rather than
+/// value by value, with the same error, naming the same column and row.
+class ValueBatches {
+ public:
+  ValueBatches(std::vector<ColumnPlan> plans, int64_t batch_rows);
+
+  const std::vector<ColumnPlan>& plans() const { return plans_; }
+  size_t num_columns() const { return plans_.size(); }
+
+  /// Column `c` of the current row. Append throws DecodeError: pass it to Failure().
+  void AppendNull(size_t c) { columns_[c]->AppendNull(); }
+  void Append(size_t c, const char* data, int32_t size) {
+    decoders_[c](plans_[c], data, size, *columns_[c]);
+  }
+  void EndRow() {
+    builder_.EndRow();
+    ++total_rows_;
+  }
+
+  /// Rows since the last TakeBatch(), and in the whole result.
+  int64_t pending_rows() const { return builder_.num_rows(); }
+  int64_t total_rows() const { return total_rows_; }
+  bool batch_full() const { return pending_rows() >= batch_rows_; }
+  int64_t memory_bytes() const { return builder_.memory_bytes(); }
+
+  /// The error for column `column` of the current row, whose value threw `error`: a text
+  /// value before it (earlier in the batch, or left of it in its row) that is not valid
+  /// UTF-8 is reported instead, as a check per value would have stopped there first.
+  DbError Failure(size_t column, const DecodeError& error) const;
+
+  /// The rows since the last call, as a batch. Throws DbError(kDataConversion) for text that
+  /// is not valid UTF-8. After a full batch the next one's buffers are sized from it.
+  RecordBatch TakeBatch();
+
+ private:
+  int64_t batch_start() const { return total_rows_ - builder_.num_rows(); }
+  std::optional<DbError> FirstInvalidText() const;
+
+  std::vector<ColumnPlan> plans_;
+  std::vector<ValueDecoder> decoders_;
+  arrow::RecordBatchBuilder builder_;
+  std::vector<arrow::ArrayBuilder*> columns_;
+  std::vector<size_t> text_columns_;  // checked per batch
+  int64_t batch_rows_;
+  int64_t total_rows_ = 0;
+};
 
 /// DecoderFor(plan)(plan, data, size, builder); exposed for tests on captured bytes.
 void AppendValue(const ColumnPlan& plan, const char* data, int32_t size,

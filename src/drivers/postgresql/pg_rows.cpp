@@ -175,11 +175,7 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     std::rethrow_exception(stop_error);
   }
   const int columns = static_cast<int>(plans.size());
-  std::vector<ValueDecoder> decoders;
-  decoders.reserve(plans.size());
-  for (const ColumnPlan& plan : plans) decoders.push_back(DecoderFor(plan));
-  arrow::RecordBatchBuilder builder(SchemaOf(plans));
-  int64_t row_index = 0;  // of the whole result, for error messages
+  ValueBatches batches(plans, batch_rows);
   bool checked = false;
   bool stopped = false;
   for (;;) {
@@ -209,32 +205,34 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
         checked = true;
       }
       int c = 0;
+      RecordBatch batch;
       try {
         for (; c < columns; ++c) {
-          arrow::ArrayBuilder& column = builder.column(c);
-          if (PQgetisnull(r, 0, c)) {
-            column.AppendNull();
+          // Only an empty value can be a null: one call less per value than asking first.
+          const int size = PQgetlength(r, 0, c);
+          if (size == 0 && PQgetisnull(r, 0, c)) {
+            batches.AppendNull(static_cast<size_t>(c));
           } else {
-            decoders[c](plans[c], PQgetvalue(r, 0, c), PQgetlength(r, 0, c), column);
+            batches.Append(static_cast<size_t>(c), PQgetvalue(r, 0, c), size);
           }
         }
+        batches.EndRow();
+        const int64_t rows = batches.pending_rows();
+        const bool full = batches.batch_full() ||
+                          (rows % kBytesCheckRows == 0 && batches.memory_bytes() >= kBatchBytes);
+        if (!full) continue;
+        batch = batches.TakeBatch();
       } catch (const DecodeError& e) {
-        stop_error = std::make_exception_ptr(ConversionError(plans[c], row_index, e));
+        stop_error = std::make_exception_ptr(batches.Failure(static_cast<size_t>(c), e));
       } catch (...) {
         stop_error = std::current_exception();
       }
       if (stop_error) break;
-      builder.EndRow();
-      ++row_index;
-      const int64_t rows = builder.num_rows();
-      const bool full = rows >= batch_rows ||
-                        (rows % kBytesCheckRows == 0 && builder.memory_bytes() >= kBatchBytes);
-      if (!full) continue;
-      RecordBatch batch = builder.Finish();
       if (sink == nullptr) {
         out->push_back(std::move(batch));
         continue;
       }
+      const int64_t row_index = batches.total_rows();
       bool more = true;
       try {
         if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
@@ -255,8 +253,8 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (IsErrorStatus(status)) {
       PgResult error(std::move(result));
       co_await AbandonRows(guard, true);  // only the statement's end is left: no cancel
-      const bool pooler = row_index == 0 && DetectPooler(error.get());
-      if (row_index == 0 && IsStaleStatement(error.get()) && !in_transaction) {
+      const bool pooler = batches.total_rows() == 0 && DetectPooler(error.get());
+      if (batches.total_rows() == 0 && IsStaleStatement(error.get()) && !in_transaction) {
         co_return CopyOutcome::kNotCopied;
       }
       if (pooler) throw PoolerError(error.get(), CancelWasSent(guard));
@@ -269,12 +267,12 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (stop_error) std::rethrow_exception(stop_error);
     co_return CopyOutcome::kStopped;
   }
-  if (builder.num_rows() > 0) {
-    RecordBatch batch = builder.Finish();
+  if (batches.pending_rows() > 0) {
+    RecordBatch batch = batches.TakeBatch();
     if (sink == nullptr) {
       out->push_back(std::move(batch));
     } else {
-      if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
+      if (auto schema = intervals.ForStream(&batch, batches.total_rows() - batch.num_rows())) {
         co_await sink->OnSchema(std::move(*schema));
       }
       bool more = co_await sink->OnBatch(std::move(batch));
