@@ -7,18 +7,13 @@
 #include <string>
 
 #include "arrow/builder.hpp"
+#include "arrow_test_util.hpp"
 #include "dbpool/error.hpp"
 
 namespace dbpool::arrow {
 namespace {
 
-// Releases the array at scope exit so a failing assertion does not leak under valgrind.
-struct OwnedArray {
-  ArrowArray a{};
-  ~OwnedArray() {
-    if (a.release != nullptr) a.release(&a);
-  }
-};
+using dbpool::testing::OwnedArray;
 
 bool Bit(const void* bits, int64_t i) {
   return (static_cast<const uint8_t*>(bits)[i >> 3] >> (i & 7)) & 1;

@@ -6,18 +6,14 @@
 #include <cstring>
 
 #include "arrow/builder.hpp"
+#include "arrow_test_util.hpp"
 #include "arrow/interval.hpp"
 #include "dbpool/error.hpp"
 
 namespace dbpool::arrow {
 namespace {
 
-struct OwnedArray {
-  ArrowArray a{};
-  ~OwnedArray() {
-    if (a.release != nullptr) a.release(&a);
-  }
-};
+using dbpool::testing::OwnedArray;
 
 void Append(StructBuilder& b, int32_t months, int32_t days, int64_t micros) {
   b.child_as<Int32Builder>(0).Append(months);

@@ -1,6 +1,6 @@
 // Helpers for the SQL Server driver tests: the server (DB_POOL_TEST_MSSQL_URL, else the TDS
-// test server of tests/tds_server started once per test process), running coroutines, and
-// readers for the exported Arrow C structs.
+// test server of tests/tds_server started once per test process) and the fixture
+// (driver_test_util.hpp has the rest).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,11 +23,14 @@
 #include "dbpool/error.hpp"
 #include "dbpool/result.hpp"
 #include "drivers/mssql/mssql_driver.hpp"
+#include "driver_test_util.hpp"
 #include "runtime/runtime.hpp"
 
 extern char** environ;
 
 namespace dbpool::mssql::testing {
+
+using namespace dbpool::testing;  // NOLINT: the shared fixture and array readers
 
 inline const char* RealServerUrl() {
   const char* url = std::getenv("DB_POOL_TEST_MSSQL_URL");
@@ -108,7 +111,7 @@ class TdsServer {
 inline bool UsingTestServer() { return RealServerUrl() == nullptr; }
 
 /// A runtime and a driver per test.
-class MssqlTest : public ::testing::Test {
+class MssqlTest : public dbpool::testing::DriverTest<MssqlDriver> {
  protected:
   void SetUp() override {
     std::string url;
@@ -121,83 +124,6 @@ class MssqlTest : public ::testing::Test {
     }
     config_ = PoolConfig::FromUrl(url).connection;
   }
-
-  template <typename T>
-  T Run(asio::awaitable<T> awaitable) {
-    return asio::co_spawn(runtime_.executor(), std::move(awaitable), asio::use_future).get();
-  }
-
-  std::unique_ptr<Connection> Connect() { return Connect(config_); }
-  std::unique_ptr<Connection> Connect(const ConnectionConfig& config) {
-    return Run(driver_.Connect(config));
-  }
-  QueryResult Query(Connection& conn, const std::string& sql, Params params = {},
-                    CancelTokenPtr cancel = nullptr) {
-    return Run(conn.Query(sql, std::move(params), std::move(cancel)));
-  }
-  int64_t Execute(Connection& conn, const std::string& sql, Params params = {}) {
-    return Run(conn.Execute(sql, std::move(params), nullptr));
-  }
-
-  template <typename F>
-  DbError Catch(F&& fn) {
-    try {
-      fn();
-    } catch (const DbError& e) {
-      return e;
-    }
-    ADD_FAILURE() << "expected a DbError";
-    return DbError(ErrorKind::kInternal, "no error");
-  }
-
-  // Declared first, destroyed last: connections must go before the event loop.
-  Runtime runtime_{2, 2};
-  MssqlDriver driver_{runtime_};
-  ConnectionConfig config_;
 };
-
-inline const ArrowArray& Column(const QueryResult& result, int column, int batch = 0) {
-  return *result.batches.at(batch).array().children[column];
-}
-
-inline bool IsNull(const ArrowArray& a, int64_t i) {
-  if (a.buffers[0] == nullptr) return false;
-  auto bits = static_cast<const uint8_t*>(a.buffers[0]);
-  int64_t j = a.offset + i;
-  return ((bits[j >> 3] >> (j & 7)) & 1) == 0;
-}
-
-template <typename T>
-T At(const ArrowArray& a, int64_t i) {
-  T v;
-  std::memcpy(&v, static_cast<const uint8_t*>(a.buffers[1]) + (a.offset + i) * sizeof(T),
-              sizeof(T));
-  return v;
-}
-
-inline bool BoolValue(const ArrowArray& a, int64_t i) {
-  auto bits = static_cast<const uint8_t*>(a.buffers[1]);
-  int64_t j = a.offset + i;
-  return ((bits[j >> 3] >> (j & 7)) & 1) != 0;
-}
-
-inline std::string StringValue(const ArrowArray& a, int64_t i) {
-  int64_t begin = At<int64_t>(a, i);
-  int64_t end = At<int64_t>(a, i + 1);
-  return std::string(static_cast<const char*>(a.buffers[2]) + begin,
-                     static_cast<size_t>(end - begin));
-}
-
-inline std::string Int128ToString(__int128 v) {
-  if (v == 0) return "0";
-  bool negative = v < 0;
-  std::string digits;
-  while (v != 0) {
-    int d = static_cast<int>(v % 10);
-    digits.insert(digits.begin(), static_cast<char>('0' + (negative ? -d : d)));
-    v /= 10;
-  }
-  return negative ? "-" + digits : digits;
-}
 
 }  // namespace dbpool::mssql::testing

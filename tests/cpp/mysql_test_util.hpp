@@ -1,6 +1,5 @@
-// Helpers for the MySQL driver tests: server URL from DB_POOL_TEST_MYSQL_URL, a runtime,
-// running coroutines to completion, a blocking admin session, and readers for the exported
-// Arrow C structs.
+// Helpers for the MySQL driver tests: the fixture (server URL from DB_POOL_TEST_MYSQL_URL)
+// and a blocking admin session (driver_test_util.hpp has the rest).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -20,14 +19,17 @@
 #include "dbpool/result.hpp"
 #include "drivers/mysql/mysql_driver.hpp"
 #include "drivers/mysql/mysql_session.hpp"
+#include "driver_test_util.hpp"
 #include "runtime/runtime.hpp"
 
 namespace dbpool::mysql::testing {
 
+using namespace dbpool::testing;  // NOLINT: the shared fixture and array readers
+
 inline const char* TestUrl() { return std::getenv("DB_POOL_TEST_MYSQL_URL"); }
 
 /// A runtime and a driver per test; the server URL comes from DB_POOL_TEST_MYSQL_URL.
-class MysqlTest : public ::testing::Test {
+class MysqlTest : public dbpool::testing::DriverTest<MysqlDriver> {
  protected:
   void SetUp() override {
     if (TestUrl() == nullptr || *TestUrl() == '\0') {
@@ -41,41 +43,6 @@ class MysqlTest : public ::testing::Test {
     config_ = PoolConfig::FromUrl(TestUrl()).connection;
   }
 
-  /// Runs `awaitable` on the runtime's event loop and waits for its result.
-  template <typename T>
-  T Run(asio::awaitable<T> awaitable) {
-    return asio::co_spawn(runtime_.executor(), std::move(awaitable), asio::use_future).get();
-  }
-
-  std::unique_ptr<Connection> Connect() { return Connect(config_); }
-  std::unique_ptr<Connection> Connect(const ConnectionConfig& config) {
-    return Run(driver_.Connect(config));
-  }
-
-  QueryResult Query(Connection& conn, const std::string& sql, Params params = {},
-                    CancelTokenPtr cancel = nullptr) {
-    return Run(conn.Query(sql, std::move(params), std::move(cancel)));
-  }
-  int64_t Execute(Connection& conn, const std::string& sql, Params params = {}) {
-    return Run(conn.Execute(sql, std::move(params), nullptr));
-  }
-
-  /// Runs `fn` and returns the DbError it throws (fails the test if it throws none).
-  template <typename F>
-  DbError Catch(F&& fn) {
-    try {
-      fn();
-    } catch (const DbError& e) {
-      return e;
-    }
-    ADD_FAILURE() << "expected a DbError";
-    return DbError(ErrorKind::kInternal, "no error");
-  }
-
-  // Declared first, destroyed last: connections must go before the event loop.
-  Runtime runtime_{2, 2};
-  MysqlDriver driver_{runtime_};
-  ConnectionConfig config_;
 };
 
 /// A plain blocking Connector/C session for side operations (KILL CONNECTION, looking at
@@ -120,42 +87,6 @@ class AdminSession {
   bool ok_ = false;
 };
 
-// ---- Reading values out of exported arrays (C Data interface layouts) ----
-
-inline const ArrowArray& Column(const QueryResult& result, int column, int batch = 0) {
-  return *result.batches.at(batch).array().children[column];
-}
-
-inline bool IsNull(const ArrowArray& a, int64_t i) {
-  if (a.n_buffers == 0) return true;  // the Null type has no buffers
-  if (a.buffers[0] == nullptr) return false;
-  auto bits = static_cast<const uint8_t*>(a.buffers[0]);
-  int64_t j = a.offset + i;
-  return ((bits[j >> 3] >> (j & 7)) & 1) == 0;
-}
-
-template <typename T>
-T At(const ArrowArray& a, int64_t i) {
-  T v;
-  std::memcpy(&v, static_cast<const uint8_t*>(a.buffers[1]) + (a.offset + i) * sizeof(T),
-              sizeof(T));
-  return v;
-}
-
-inline bool BoolValue(const ArrowArray& a, int64_t i) {
-  auto bits = static_cast<const uint8_t*>(a.buffers[1]);
-  int64_t j = a.offset + i;
-  return ((bits[j >> 3] >> (j & 7)) & 1) != 0;
-}
-
-/// String / Binary with 64-bit offsets.
-inline std::string StringValue(const ArrowArray& a, int64_t i) {
-  int64_t begin = At<int64_t>(a, i);
-  int64_t end = At<int64_t>(a, i + 1);
-  return std::string(static_cast<const char*>(a.buffers[2]) + begin,
-                     static_cast<size_t>(end - begin));
-}
-
 /// An integer column's value whatever its width and sign (for expressions whose exact
 /// integer type the server chooses).
 inline int64_t IntValue(const QueryResult& result, int column, int64_t row = 0) {
@@ -173,25 +104,6 @@ inline int64_t IntValue(const QueryResult& result, int column, int64_t row = 0) 
       ADD_FAILURE() << "column " << column << " is not an integer column";
       return 0;
   }
-}
-
-inline std::string Metadata(const arrow::Field& field, const std::string& key) {
-  for (const auto& [k, v] : field.metadata) {
-    if (k == key) return v;
-  }
-  return "";
-}
-
-inline std::string Int128ToString(__int128 v) {
-  if (v == 0) return "0";
-  bool negative = v < 0;
-  std::string digits;
-  while (v != 0) {
-    int d = static_cast<int>(v % 10);
-    digits.insert(digits.begin(), static_cast<char>('0' + (negative ? -d : d)));
-    v /= 10;
-  }
-  return negative ? "-" + digits : digits;
 }
 
 }  // namespace dbpool::mysql::testing

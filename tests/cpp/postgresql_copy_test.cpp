@@ -17,43 +17,9 @@ namespace {
 
 using std::chrono::steady_clock;
 
-// Resident set size of this process, in bytes (/proc/self/statm).
-int64_t CurrentRss() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0;
-  int64_t resident = 0;
-  statm >> pages >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
-/// Collects (or drops) streamed batches; `on_batch` decides whether to go on.
-class TestSink final : public BatchSink {
- public:
-  asio::awaitable<void> OnSchema(arrow::Schema schema) override {
-    ++schemas;
-    this->schema = std::move(schema);
-    co_return;
-  }
-  asio::awaitable<bool> OnBatch(RecordBatch batch) override {
-    ++batches;
-    rows += batch.num_rows();
-    if (keep) kept.push_back(std::move(batch));
-    bool more = on_batch ? on_batch(batches) : true;
-    co_return more;
-  }
-
-  std::function<bool(int)> on_batch;
-  bool keep = false;
-  int schemas = 0;
-  int batches = 0;
-  int64_t rows = 0;
-  arrow::Schema schema;
-  std::vector<RecordBatch> kept;
-};
-
 class PgCopyTest : public PgTest {
  protected:
-  void Stream(Connection& conn, const std::string& sql, TestSink& sink, int64_t batch_rows,
+  void Stream(Connection& conn, const std::string& sql, CollectSink& sink, int64_t batch_rows,
               CancelTokenPtr cancel = nullptr, Params params = {}) {
     Run(conn.QueryStream(sql, std::move(params), std::move(cancel), sink, batch_rows));
   }
@@ -199,7 +165,7 @@ TEST_F(PgCopyTest, RuntimeErrorAndConversionErrorMidCopyLeaveTheConnectionClean)
 
 TEST_F(PgCopyTest, StreamDeliversBatchesOfTheAskedSize) {
   auto conn = Connect();
-  TestSink sink;
+  CollectSink sink;
   sink.keep = true;
   Stream(*conn, "SELECT g::int8 AS g, g::text AS t FROM generate_series(1, 25000) g", sink,
          10000);
@@ -211,11 +177,11 @@ TEST_F(PgCopyTest, StreamDeliversBatchesOfTheAskedSize) {
   EXPECT_EQ(sink.schema[1].type.id, arrow::TypeId::kString);
   EXPECT_EQ(At<int64_t>(*sink.kept[1].array().children[0], 0), 10001);
   // No rows: the schema, no batch. With parameters: the regular path, same contract.
-  TestSink empty;
+  CollectSink empty;
   Stream(*conn, "SELECT 1::int4 AS a WHERE false", empty, 100);
   EXPECT_EQ(empty.schemas, 1);
   EXPECT_EQ(empty.batches, 0);
-  TestSink with_params;
+  CollectSink with_params;
   Params params;
   params.values.emplace_back(int64_t{250});
   Stream(*conn, "SELECT g FROM generate_series(1, $1) g", with_params, 100, nullptr, params);
@@ -228,7 +194,7 @@ TEST_F(PgCopyTest, StoppingEarlyLeavesTheConnectionUsable) {
   auto conn = Connect();
   for (int64_t rows : {int64_t{2000}, int64_t{20000000}}) {
     // 2000 rows are all received before the stop (nothing to cancel); 20M are not.
-    TestSink sink;
+    CollectSink sink;
     sink.on_batch = [](int n) { return n < 2; };
     auto start = steady_clock::now();
     Stream(*conn, "SELECT generate_series(1, " + std::to_string(rows) +
@@ -242,7 +208,7 @@ TEST_F(PgCopyTest, StoppingEarlyLeavesTheConnectionUsable) {
   Execute(*conn, "CREATE TEMP TABLE kept (a int)");
   Run(conn->Begin());
   Execute(*conn, "INSERT INTO kept VALUES (1)");
-  TestSink sink;
+  CollectSink sink;
   sink.on_batch = [](int) { return false; };
   Stream(*conn, "SELECT g FROM generate_series(1, 200000) g", sink, 1000);
   EXPECT_EQ(sink.batches, 1);
@@ -256,7 +222,7 @@ TEST_F(PgCopyTest, StoppingEarlyLeavesTheConnectionUsable) {
 TEST_F(PgCopyTest, CancelAndSinkErrorsMidStreamLeaveTheConnectionUsable) {
   auto conn = Connect();
   auto token = std::make_shared<CancelToken>();
-  TestSink sink;
+  CollectSink sink;
   sink.on_batch = [token](int n) {
     if (n == 3) token->Cancel();
     return true;
@@ -304,7 +270,7 @@ TEST_F(PgCopyTest, CancelAndSinkErrorsMidStreamLeaveTheConnectionUsable) {
 
 TEST_F(PgCopyTest, TenMillionRowStreamRunsInMemoryBoundedByTheBatch) {
   auto conn = Connect();
-  TestSink sink;  // drops every batch at once
+  CollectSink sink;  // drops every batch at once
   int64_t rss_at_start = 0;
   int64_t rss_peak = 0;
   double first_batch_at = 0;

@@ -21,24 +21,6 @@ Parts IntervalAt(const ArrowArray& parts, int64_t row) {
           At<int64_t>(*parts.children[2], row)};
 }
 
-class KeepSink final : public BatchSink {
- public:
-  asio::awaitable<void> OnSchema(arrow::Schema schema) override {
-    ++schemas;
-    schema_batches = static_cast<int>(kept.size());
-    this->schema = std::move(schema);
-    co_return;
-  }
-  asio::awaitable<bool> OnBatch(RecordBatch batch) override {
-    kept.push_back(std::move(batch));
-    co_return true;
-  }
-  int schemas = 0;
-  int schema_batches = -1;  ///< batches received before the schema (must be 0)
-  arrow::Schema schema;
-  std::vector<RecordBatch> kept;
-};
-
 // Row g has g days and g seconds, one row in 1000 is NULL, and row `month_row` (if any) is
 // '1 year 2 months 3 days 04:05:06.789'.
 std::string Rows(int rows, int month_row, const std::string& limit = "") {
@@ -53,7 +35,8 @@ enum class Path { kCopy, kRows, kRegular };
 class PgIntervalTest : public PgTest, public ::testing::WithParamInterface<Path> {
  protected:
   // Streams Rows(rows, month_row) in batches of 1000 rows through the path of the test.
-  void Stream(Connection& conn, int rows, int month_row, KeepSink& sink) {
+  void Stream(Connection& conn, int rows, int month_row, CollectSink& sink) {
+    sink.keep = true;
     Params params;
     std::string sql = Rows(rows, month_row);
     if (GetParam() == Path::kRows) {
@@ -75,7 +58,7 @@ class PgIntervalTest : public PgTest, public ::testing::WithParamInterface<Path>
 
 TEST_P(PgIntervalTest, StreamWithoutMonthsIsDurationInEveryBatch) {
   auto conn = Connect();
-  KeepSink sink;
+  CollectSink sink;
   Stream(*conn, 3500, 0, sink);
   EXPECT_EQ(sink.schemas, 1);
   EXPECT_EQ(sink.schema_batches, 0);
@@ -86,7 +69,7 @@ TEST_P(PgIntervalTest, StreamWithoutMonthsIsDurationInEveryBatch) {
   EXPECT_EQ(At<int64_t>(last, 0), 3001LL * (arrow::kIntervalDayMicros + 1000000));
   EXPECT_TRUE(IsNull(*sink.kept[0].array().children[1], 999));
   // No rows at all: the schema alone, Duration(us).
-  KeepSink empty;
+  CollectSink empty;
   Stream(*conn, 0, 0, empty);
   EXPECT_EQ(empty.schemas, 1);
   EXPECT_TRUE(empty.kept.empty());
@@ -95,7 +78,7 @@ TEST_P(PgIntervalTest, StreamWithoutMonthsIsDurationInEveryBatch) {
 
 TEST_P(PgIntervalTest, StreamWithAMonthInTheFirstBatchIsTheStructInEveryBatch) {
   auto conn = Connect();
-  KeepSink sink;
+  CollectSink sink;
   Stream(*conn, 2500, 1, sink);
   ASSERT_EQ(sink.kept.size(), 3u);
   EXPECT_EQ(sink.schema_batches, 0);
@@ -109,7 +92,7 @@ TEST_P(PgIntervalTest, StreamWithAMonthInTheFirstBatchIsTheStructInEveryBatch) {
 
 TEST_P(PgIntervalTest, StreamWithAMonthInALaterBatchFailsNamingTheColumnAndRow) {
   auto conn = Connect();
-  KeepSink sink;
+  CollectSink sink;
   DbError e = Catch([&] { Stream(*conn, 200000, 1500, sink); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'iv' (row 1500): a value of 14 month(s), 3 day(s) and "
@@ -122,7 +105,7 @@ TEST_P(PgIntervalTest, StreamWithAMonthInALaterBatchFailsNamingTheColumnAndRow) 
   EXPECT_EQ(sink.schema[1].type, arrow::DataType::Duration(TimeUnit::kMicro));
   ExpectClean(*conn);
   // In the last batch too (raised after the statement ended).
-  KeepSink tail;
+  CollectSink tail;
   e = Catch([&] { Stream(*conn, 2500, 2500, tail); });
   EXPECT_NE(e.message().find("column 'iv' (row 2500)"), std::string::npos) << e.message();
   ExpectClean(*conn);
@@ -139,7 +122,8 @@ class PgIntervalWholeTest : public PgTest {};
 TEST_F(PgIntervalWholeTest, RegularPathStreamIsDecidedByTheWholeResult) {
   auto conn = Connect();
   AsPg(*conn).SetCopyReads(CopyReads::kNever);
-  KeepSink sink;
+  CollectSink sink;
+  sink.keep = true;
   Run(conn->QueryStream(Rows(2500, 1500), {}, nullptr, sink, 1000));
   ASSERT_EQ(sink.kept.size(), 3u);
   ASSERT_EQ(sink.schema[1].type, arrow::IntervalStructType());

@@ -16,42 +16,9 @@ namespace {
 
 using std::chrono::steady_clock;
 
-int64_t CurrentRss() {
-  std::ifstream statm("/proc/self/statm");
-  int64_t pages = 0;
-  int64_t resident = 0;
-  statm >> pages >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
-class RowSink final : public BatchSink {
- public:
-  asio::awaitable<void> OnSchema(arrow::Schema schema) override {
-    ++schemas;
-    this->schema = std::move(schema);
-    co_return;
-  }
-  asio::awaitable<bool> OnBatch(RecordBatch batch) override {
-    ++batches;
-    rows += batch.num_rows();
-    max_rows = std::max(max_rows, batch.num_rows());
-    if (keep) kept.push_back(std::move(batch));
-    bool more = on_batch ? on_batch(batches) : true;
-    co_return more;
-  }
-  std::function<bool(int)> on_batch;
-  bool keep = false;
-  int schemas = 0;
-  int batches = 0;
-  int64_t rows = 0;
-  int64_t max_rows = 0;
-  arrow::Schema schema;
-  std::vector<RecordBatch> kept;
-};
-
 class PgRowsTest : public PgTest {
  protected:
-  void Stream(Connection& conn, const std::string& sql, Params params, RowSink& sink,
+  void Stream(Connection& conn, const std::string& sql, Params params, CollectSink& sink,
               int64_t batch_rows) {
     Run(conn.QueryStream(sql, std::move(params), nullptr, sink, batch_rows));
   }
@@ -109,7 +76,7 @@ TEST_F(PgRowsTest, ParameterizedReadsAreIdenticalToTheRegularPath) {
 
 TEST_F(PgRowsTest, StreamWithParametersGivesBoundedBatchesOfOneSchema) {
   auto conn = Connect();
-  RowSink sink;
+  CollectSink sink;
   sink.keep = true;
   Stream(*conn, "SELECT g::int8 AS g, g::text AS t FROM generate_series(1, $1::int) g",
          Param(25000), sink, 10000);
@@ -131,7 +98,7 @@ TEST_F(PgRowsTest, StreamWithParametersGivesBoundedBatchesOfOneSchema) {
 
 TEST_F(PgRowsTest, StoppingEarlyLeavesTheConnectionClean) {
   auto conn = Connect();
-  RowSink sink;
+  CollectSink sink;
   sink.on_batch = [](int n) { return n < 2; };
   auto start = steady_clock::now();
   Stream(*conn, "SELECT generate_series(1, $1::int8) AS g, repeat('x', 50) AS x",
@@ -143,7 +110,7 @@ TEST_F(PgRowsTest, StoppingEarlyLeavesTheConnectionClean) {
   Execute(*conn, "CREATE TEMP TABLE kept (a int)");
   Run(conn->Begin());
   Execute(*conn, "INSERT INTO kept VALUES (1)");
-  RowSink stop;
+  CollectSink stop;
   stop.on_batch = [](int) { return false; };
   Stream(*conn, "SELECT g FROM generate_series(1, $1::int) g", Param(200000), stop, 1000);
   EXPECT_EQ(stop.batches, 1);
@@ -178,7 +145,7 @@ TEST_F(PgRowsTest, ABatchAfterARowReadGetsEveryRowOfItsFirstStatement) {
 
 TEST_F(PgRowsTest, FiveMillionRowStreamRunsInMemoryBoundedByTheBatch) {
   auto conn = Connect();
-  RowSink sink;  // drops every batch at once
+  CollectSink sink;  // drops every batch at once
   int64_t rss_at_start = 0;
   int64_t rss_peak = 0;
   sink.on_batch = [&](int n) {

@@ -212,6 +212,36 @@ TEST_F(PgTypesTest, InvalidUtf8IsAConversionErrorNamingTheColumn) {
   EXPECT_NE(e.message().find("UTF-8"), std::string::npos) << e.message();
 }
 
+TEST_F(PgTypesTest, EveryPathReportsTheFirstBadValue) {
+  // The earliest row with a bad value, and in it the leftmost column, whatever the path: the
+  // regular one reads column by column, COPY and single-row mode check text once per batch.
+  ConnectionConfig latin1 = config_;
+  latin1.options["client_encoding"] = "LATIN1";
+  auto conn = Connect(latin1);
+  auto sql = [](int text_row, int date_row, const std::string& rows) {
+    return "SELECT g, CASE WHEN g = " + std::to_string(text_row) +
+           " THEN 'caf' || chr(233) ELSE 'ok' END AS word, CASE WHEN g = " +
+           std::to_string(date_row) +
+           " THEN 'infinity'::date ELSE date '2020-01-01' END AS day "
+           "FROM generate_series(1, " + rows + ") g";
+  };
+  struct Case {
+    int text_row;
+    int date_row;
+    const char* expected;
+  };
+  for (const Case& c : {Case{3, 5, "column 'word' (row 3)"}, Case{5, 3, "column 'day' (row 3)"},
+                        Case{4, 4, "column 'word' (row 4)"}, Case{90, 1000, "column 'word' (row 90)"}}) {
+    DbError plain = Catch([&] { QueryBoth(*conn, sql(c.text_row, c.date_row, "100")); });
+    EXPECT_EQ(plain.kind(), ErrorKind::kDataConversion);
+    EXPECT_NE(plain.message().find(c.expected), std::string::npos) << plain.message();
+    Params rows;
+    rows.values.emplace_back(int64_t{100});
+    DbError bound = Catch([&] { QueryBoth(*conn, sql(c.text_row, c.date_row, "$1::int"), rows); });
+    EXPECT_EQ(bound.message(), plain.message());
+  }
+}
+
 TEST_F(PgTypesTest, Bytea) {
   QueryResult r = Literals("bytea", {std::nullopt, "\\x", "\\x00ff10"});
   EXPECT_EQ(r.schema[0].type.id, TypeId::kBinary);

@@ -32,12 +32,12 @@ class SqliteConnectionTest : public SqliteFixture {
   }
 
   int64_t Count(Connection& c, const std::string& table) {
-    return Value<int64_t>(Column(Query(c, "SELECT count(*) FROM " + table), 0), 0);
+    return At<int64_t>(Column(Query(c, "SELECT count(*) FROM " + table), 0), 0);
   }
   std::string Text(Connection& c, const std::string& sql) {
     QueryResult r = Query(c, sql);
     const ArrowArray& a = Column(r, 0);
-    return Format(r, 0) == "U" ? Bytes(a, 0) : std::to_string(Value<int64_t>(a, 0));
+    return Format(r, 0) == "U" ? StringValue(a, 0) : std::to_string(At<int64_t>(a, 0));
   }
 
   fs::path dir_;
@@ -52,9 +52,9 @@ TEST_F(SqliteConnectionTest, MemoryDatabaseIsSharedByTheDriversConnections) {
   SqliteDriver other(runtime_);
   ConnectionConfig config;
   config.database = ":memory:";
-  auto c = Await(runtime_, other.Connect(config));
-  EXPECT_EQ(CatchDbError([&] { Count(*c, "t"); }).sqlstate(), "42P01");
-  EXPECT_NE(other.memory_uri(), driver_->memory_uri());
+  auto c = Run(other.Connect(config));
+  EXPECT_EQ(Catch([&] { Count(*c, "t"); }).sqlstate(), "42P01");
+  EXPECT_NE(other.memory_uri(), driver_.memory_uri());
   // The keeper holds the data while the pool has no connection.
   a.reset();
   b.reset();
@@ -105,10 +105,10 @@ TEST_F(SqliteConnectionTest, FileDatabaseUsesWal) {
   EXPECT_EQ(Text(*b, "PRAGMA busy_timeout"), "1234");
   Execute(*a, "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)");
   // WAL: a reader is not blocked by an open write transaction and sees the last commit.
-  Await(runtime_, a->Begin());
+  Run(a->Begin());
   Execute(*a, "INSERT INTO t VALUES (2)");
   EXPECT_EQ(Count(*b, "t"), 1);
-  Await(runtime_, a->Commit());
+  Run(a->Commit());
   EXPECT_EQ(Count(*b, "t"), 2);
   EXPECT_TRUE(fs::exists(path + "-wal"));
 
@@ -121,36 +121,36 @@ TEST_F(SqliteConnectionTest, LockConflictIs55P03) {
   const std::string path = (dir_ / "busy.db").string();
   auto a = Connect(path);
   auto b = Connect(path, {{"busy_timeout", "0"}});
-  Await(runtime_, a->Begin());
-  DbError e = CatchDbError([&] { Await(runtime_, b->Begin()); });
+  Run(a->Begin());
+  DbError e = Catch([&] { Run(b->Begin()); });
   EXPECT_EQ(e.kind(), ErrorKind::kQuery);
   EXPECT_EQ(e.sqlstate(), "55P03");
   EXPECT_EQ(e.vendor_code() & 0xff, SQLITE_BUSY);
   EXPECT_FALSE(b->InTransaction());
-  Await(runtime_, a->Rollback());
-  Await(runtime_, b->Begin());
-  Await(runtime_, b->Commit());
+  Run(a->Rollback());
+  Run(b->Begin());
+  Run(b->Commit());
 }
 
 TEST_F(SqliteConnectionTest, BadConfigurationAndPaths) {
-  DbError e = CatchDbError([&] { Connect(":memory:", {{"cache_size", "10"}}); });
+  DbError e = Catch([&] { Connect(":memory:", {{"cache_size", "10"}}); });
   EXPECT_EQ(e.kind(), ErrorKind::kConfig);
   EXPECT_NE(e.message().find("cache_size"), std::string::npos) << e.what();
-  e = CatchDbError([&] { Connect(":memory:", {{"busy_timeout", "soon"}}); });
+  e = Catch([&] { Connect(":memory:", {{"busy_timeout", "soon"}}); });
   EXPECT_EQ(e.kind(), ErrorKind::kConfig);
   EXPECT_NE(e.message().find("busy_timeout"), std::string::npos) << e.what();
-  e = CatchDbError([&] { Connect(":memory:", {{"journal_mode", "wal; DROP TABLE x"}}); });
+  e = Catch([&] { Connect(":memory:", {{"journal_mode", "wal; DROP TABLE x"}}); });
   EXPECT_EQ(e.kind(), ErrorKind::kConfig);
-  EXPECT_EQ(CatchDbError([&] { Connect(""); }).kind(), ErrorKind::kConfig);
+  EXPECT_EQ(Catch([&] { Connect(""); }).kind(), ErrorKind::kConfig);
 
   const std::string missing = (dir_ / "no-such-dir" / "x.db").string();
-  e = CatchDbError([&] { Connect(missing); });
+  e = Catch([&] { Connect(missing); });
   EXPECT_EQ(e.kind(), ErrorKind::kConnection);
   EXPECT_NE(e.message().find(missing), std::string::npos) << e.what();
 
   const std::string garbage = (dir_ / "garbage.db").string();
   std::ofstream(garbage) << std::string(4096, 'g');
-  e = CatchDbError([&] { Connect(garbage); });
+  e = Catch([&] { Connect(garbage); });
   EXPECT_EQ(e.kind(), ErrorKind::kConnection);
   EXPECT_NE(e.message().find(garbage), std::string::npos) << e.what();
 }
@@ -164,7 +164,7 @@ TEST_F(SqliteConnectionTest, DamagedFileMarksTheConnectionBroken) {
     std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
     file.write(std::string(100, 'g').data(), 100);  // overwrite the header
   }
-  DbError e = CatchDbError([&] { Count(*a, "t"); });
+  DbError e = Catch([&] { Count(*a, "t"); });
   EXPECT_EQ(e.kind(), ErrorKind::kConnection) << e.what();
   EXPECT_TRUE(a->IsBroken());
 }
@@ -178,7 +178,7 @@ TEST_F(SqliteConnectionTest, CancelInterruptsALongQueryAndTheConnectionStaysUsab
     cancelled_at = Clock::now();
     token->Cancel();
   });
-  DbError e = CatchDbError([&] {
+  DbError e = Catch([&] {
     Query(*a, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
               "SELECT count(*) FROM c",
           {}, token);
@@ -189,11 +189,11 @@ TEST_F(SqliteConnectionTest, CancelInterruptsALongQueryAndTheConnectionStaysUsab
   EXPECT_EQ(e.sqlstate(), "57014");
   EXPECT_LT(ended_at - cancelled_at, std::chrono::seconds(1));
   EXPECT_FALSE(a->IsBroken());
-  EXPECT_EQ(Value<int64_t>(Column(Query(*a, "SELECT 41 + 1"), 0), 0), 42);
+  EXPECT_EQ(At<int64_t>(Column(Query(*a, "SELECT 41 + 1"), 0), 0), 42);
 
   // A token cancelled before the call: nothing runs.
   Execute(*a, "CREATE TABLE t (x)");
-  EXPECT_EQ(CatchDbError([&] { Query(*a, "INSERT INTO t VALUES (1)", {}, token); }).kind(),
+  EXPECT_EQ(Catch([&] { Query(*a, "INSERT INTO t VALUES (1)", {}, token); }).kind(),
             ErrorKind::kCancelled);
   EXPECT_EQ(Count(*a, "t"), 0);
   // A fresh token after a cancelled one works normally.

@@ -25,38 +25,38 @@ TEST_F(SqliteQueryTest, PositionalParametersOfEveryKind) {
                           dbpool::Bytes{""}}});
   ASSERT_EQ(r.num_rows(), 1);
   EXPECT_TRUE(IsNull(Column(r, 0), 0));
-  EXPECT_EQ(Value<int64_t>(Column(r, 1), 0), 1);  // bool binds as 0/1
-  EXPECT_EQ(Value<int64_t>(Column(r, 2), 0), -7);
-  EXPECT_EQ(Value<double>(Column(r, 3), 0), 2.5);
-  EXPECT_EQ(Bytes(Column(r, 4), 0), "it's");  // bound, never interpolated
+  EXPECT_EQ(At<int64_t>(Column(r, 1), 0), 1);  // bool binds as 0/1
+  EXPECT_EQ(At<int64_t>(Column(r, 2), 0), -7);
+  EXPECT_EQ(At<double>(Column(r, 3), 0), 2.5);
+  EXPECT_EQ(StringValue(Column(r, 4), 0), "it's");  // bound, never interpolated
   EXPECT_EQ(Format(r, 5), "Z");
-  EXPECT_EQ(Bytes(Column(r, 6), 0), "blob");  // an empty blob, not NULL
+  EXPECT_EQ(StringValue(Column(r, 6), 0), "blob");  // an empty blob, not NULL
 
   r = Query(*conn_, "SELECT ?2 - ?1", {{int64_t{1}, int64_t{10}}});
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 9);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 9);
 
-  DbError e = CatchDbError([&] { Query(*conn_, "SELECT ?, ?", {{int64_t{1}}}); });
+  DbError e = Catch([&] { Query(*conn_, "SELECT ?, ?", {{int64_t{1}}}); });
   EXPECT_EQ(e.kind(), ErrorKind::kQuery);
   EXPECT_NE(e.message().find("2 parameter(s) but 1 value(s)"), std::string::npos) << e.what();
-  e = CatchDbError([&] { Query(*conn_, "SELECT 1", {{int64_t{1}}}); });
+  e = Catch([&] { Query(*conn_, "SELECT 1", {{int64_t{1}}}); });
   EXPECT_NE(e.message().find("0 parameter(s) but 1 value(s)"), std::string::npos) << e.what();
 }
 
 TEST_F(SqliteQueryTest, NamedParametersWithAnyPrefix) {
   QueryResult r = Query(*conn_, "SELECT :a, @b, $c, :a",
                         Named({"a", "@b", "c"}, {int64_t{1}, std::string("two"), 3.0}));
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 1);
-  EXPECT_EQ(Bytes(Column(r, 1), 0), "two");
-  EXPECT_EQ(Value<double>(Column(r, 2), 0), 3.0);
-  EXPECT_EQ(Value<int64_t>(Column(r, 3), 0), 1);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 1);
+  EXPECT_EQ(StringValue(Column(r, 1), 0), "two");
+  EXPECT_EQ(At<double>(Column(r, 2), 0), 3.0);
+  EXPECT_EQ(At<int64_t>(Column(r, 3), 0), 1);
 
-  DbError e = CatchDbError([&] { Query(*conn_, "SELECT :a, :b", Named({"a"}, {int64_t{1}})); });
+  DbError e = Catch([&] { Query(*conn_, "SELECT :a, :b", Named({"a"}, {int64_t{1}})); });
   EXPECT_EQ(e.kind(), ErrorKind::kQuery);
   EXPECT_NE(e.message().find("no value given for parameter :b"), std::string::npos) << e.what();
-  e = CatchDbError(
+  e = Catch(
       [&] { Query(*conn_, "SELECT :a", Named({"a", "typo"}, {int64_t{1}, int64_t{2}})); });
   EXPECT_NE(e.message().find("'typo' does not occur"), std::string::npos) << e.what();
-  e = CatchDbError([&] { Query(*conn_, "SELECT ?", Named({"a"}, {int64_t{1}})); });
+  e = Catch([&] { Query(*conn_, "SELECT ?", Named({"a"}, {int64_t{1}})); });
   EXPECT_NE(e.message().find("positional"), std::string::npos) << e.what();
 }
 
@@ -71,7 +71,7 @@ TEST_F(SqliteQueryTest, SeveralStatements) {
       *conn_, "SELECT 99; UPDATE t SET x = x * 10; SELECT sum(x) AS s FROM t; /* end */");
   ASSERT_EQ(r.num_rows(), 1);
   EXPECT_EQ(r.schema[0].name, "s");
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 60);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 60);
   r = Query(*conn_, "SELECT 1; DELETE FROM t WHERE x > 10");
   EXPECT_FALSE(r.has_rows());
   EXPECT_EQ(r.rows_affected, 2);
@@ -79,13 +79,13 @@ TEST_F(SqliteQueryTest, SeveralStatements) {
   EXPECT_EQ(Execute(*conn_, "CREATE TABLE u (y)"), 0);
   EXPECT_EQ(Query(*conn_, "  -- nothing\n").rows_affected, 0);
 
-  DbError e = CatchDbError(
+  DbError e = Catch(
       [&] { Execute(*conn_, "INSERT INTO t VALUES (?); SELECT 1", {{int64_t{1}}}); });
   EXPECT_EQ(e.kind(), ErrorKind::kQuery);
   EXPECT_NE(e.message().find("single statement"), std::string::npos) << e.what();
   // Nothing ran: the check comes before the first statement executes.
   r = Query(*conn_, "SELECT count(*) FROM t");
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 1);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 1);
 }
 
 TEST_F(SqliteQueryTest, ErrorsCarrySqlStateAndExtendedCode) {
@@ -110,32 +110,32 @@ TEST_F(SqliteQueryTest, ErrorsCarrySqlStateAndExtendedCode) {
       {"COMMIT", "25P01", SQLITE_ERROR},
   };
   for (const Case& c : cases) {
-    DbError e = CatchDbError([&] { Execute(*conn_, c.sql); });
+    DbError e = Catch([&] { Execute(*conn_, c.sql); });
     EXPECT_EQ(e.kind(), ErrorKind::kQuery) << c.sql;
     EXPECT_EQ(e.sqlstate(), c.sqlstate) << c.sql << ": " << e.what();
     EXPECT_EQ(e.vendor_code(), c.code) << c.sql;
   }
   EXPECT_FALSE(conn_->IsBroken());
-  EXPECT_EQ(Value<int64_t>(Column(Query(*conn_, "SELECT count(*) FROM c"), 0), 0), 1);
+  EXPECT_EQ(At<int64_t>(Column(Query(*conn_, "SELECT count(*) FROM c"), 0), 0), 1);
 }
 
 TEST_F(SqliteQueryTest, Transactions) {
   Execute(*conn_, "CREATE TABLE t (x INTEGER)");
   EXPECT_FALSE(conn_->InTransaction());
-  Await(runtime_, conn_->Begin());
+  Run(conn_->Begin());
   EXPECT_TRUE(conn_->InTransaction());
-  DbError e = CatchDbError([&] { Await(runtime_, conn_->Begin()); });
+  DbError e = Catch([&] { Run(conn_->Begin()); });
   EXPECT_EQ(e.sqlstate(), "25001") << e.what();
   Execute(*conn_, "INSERT INTO t VALUES (1)");
-  Await(runtime_, conn_->Rollback());
+  Run(conn_->Rollback());
   EXPECT_FALSE(conn_->InTransaction());
-  Await(runtime_, conn_->Rollback());  // no transaction: a no-op
-  Await(runtime_, conn_->Begin());
+  Run(conn_->Rollback());  // no transaction: a no-op
+  Run(conn_->Begin());
   Execute(*conn_, "INSERT INTO t VALUES (2)");
   // An error inside a transaction leaves it open.
-  CatchDbError([&] { Execute(*conn_, "INSERT INTO nope VALUES (1)"); });
+  Catch([&] { Execute(*conn_, "INSERT INTO nope VALUES (1)"); });
   EXPECT_TRUE(conn_->InTransaction());
-  Await(runtime_, conn_->Commit());
+  Run(conn_->Commit());
   EXPECT_FALSE(conn_->InTransaction());
   // Raw BEGIN through Execute is tracked as well.
   Execute(*conn_, "BEGIN");
@@ -143,8 +143,8 @@ TEST_F(SqliteQueryTest, Transactions) {
   Execute(*conn_, "COMMIT");
   QueryResult r = Query(*conn_, "SELECT x FROM t");
   ASSERT_EQ(r.num_rows(), 1);
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 2);
-  Await(runtime_, conn_->Ping());
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 2);
+  Run(conn_->Ping());
 }
 
 TEST_F(SqliteQueryTest, BatchesSplitAtTheThreshold) {
@@ -161,9 +161,9 @@ TEST_F(SqliteQueryTest, BatchesSplitAtTheThreshold) {
   EXPECT_EQ(r.batches[2].num_rows(), 18928);
   EXPECT_EQ(r.num_rows(), kRows);
   // Values continue across batches.
-  EXPECT_EQ(Value<int64_t>(Column(r, 0, 1), 0), kDefaultBatchRows + 1);
-  EXPECT_EQ(Bytes(Column(r, 1, 2), 18927), "row " + std::to_string(kRows));
-  EXPECT_EQ(Value<int64_t>(Column(r, 2, 2), 18927), 2 * kRows);
+  EXPECT_EQ(At<int64_t>(Column(r, 0, 1), 0), kDefaultBatchRows + 1);
+  EXPECT_EQ(StringValue(Column(r, 1, 2), 18927), "row " + std::to_string(kRows));
+  EXPECT_EQ(At<int64_t>(Column(r, 2, 2), 18927), 2 * kRows);
 
   // An expression column that is NULL for more than a batch keeps the batch open until its
   // type is known, so all batches share one schema.
@@ -187,14 +187,14 @@ TEST_F(SqliteQueryTest, RepeatedStatementsUseTheCacheSafely) {
     Execute(*conn_, "INSERT INTO t VALUES (?, ?)", {{i, std::string(i, 'x')}});
   }
   QueryResult r = Query(*conn_, "SELECT count(*), sum(length(s)) FROM t");
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 100);
-  EXPECT_EQ(Value<int64_t>(Column(r, 1), 0), 4950);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 100);
+  EXPECT_EQ(At<int64_t>(Column(r, 1), 0), 4950);
   // A failed cached statement is reset and works again; schema changes re-prepare.
-  CatchDbError([&] { Query(*conn_, "SELECT x FROM t WHERE x = ?", {}); });
+  Catch([&] { Query(*conn_, "SELECT x FROM t WHERE x = ?", {}); });
   Execute(*conn_, "ALTER TABLE t ADD COLUMN y INTEGER DEFAULT 5");
   r = Query(*conn_, "SELECT * FROM t WHERE x = ?", {{int64_t{3}}});
   ASSERT_EQ(r.schema.size(), 3u);
-  EXPECT_EQ(Value<int64_t>(Column(r, 2), 0), 5);
+  EXPECT_EQ(At<int64_t>(Column(r, 2), 0), 5);
 }
 
 }  // namespace

@@ -20,19 +20,19 @@ std::string CellText(const ArrowArray& array, const std::string& format, int64_t
   if (format == "n" || IsNull(array, row)) return "NULL";
   char text[64];
   if (format == "g") {
-    std::snprintf(text, sizeof text, "%.17g", Value<double>(array, row));
+    std::snprintf(text, sizeof text, "%.17g", At<double>(array, row));
     return text;
   }
-  if (format == "tdD") return std::to_string(Value<int32_t>(array, row));
-  if (format == "b") return Bool(array, row) ? "true" : "false";
-  if (format == "U" || format == "Z") return "'" + Bytes(array, row) + "'";
+  if (format == "tdD") return std::to_string(At<int32_t>(array, row));
+  if (format == "b") return BoolValue(array, row) ? "true" : "false";
+  if (format == "U" || format == "Z") return "'" + StringValue(array, row) + "'";
   if (format.rfind("d:", 0) == 0) {
-    const auto v = Value<__int128>(array, row);
+    const auto v = At<__int128>(array, row);
     std::snprintf(text, sizeof text, "%" PRId64 ":%" PRIu64, static_cast<int64_t>(v >> 64),
                   static_cast<uint64_t>(v));
     return text;
   }
-  return std::to_string(Value<int64_t>(array, row));  // l, ts*, tt*
+  return std::to_string(At<int64_t>(array, row));  // l, ts*, tt*
 }
 
 struct Snapshot {

@@ -58,44 +58,44 @@ TEST_F(SqliteTypesTest, EveryDeclaredTypeNullMinMaxOrdinary) {
   EXPECT_EQ(meta[0].first, "dbpool.db_type");
   EXPECT_EQ(meta[0].second, "JSON");
 
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 1), INT64_MIN);
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 2), INT64_MAX);
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 3), 42);
-  EXPECT_FALSE(Bool(Column(r, 1), 1));
-  EXPECT_TRUE(Bool(Column(r, 1), 2));
-  EXPECT_TRUE(Bool(Column(r, 1), 3));
-  EXPECT_EQ(Value<double>(Column(r, 2), 1), -DBL_MAX);
-  EXPECT_EQ(Value<double>(Column(r, 2), 2), DBL_MAX);
-  EXPECT_EQ(Value<double>(Column(r, 2), 3), 3.25);
-  EXPECT_EQ(Bytes(Column(r, 3), 1), "");
-  EXPECT_EQ(Bytes(Column(r, 3), 2), "\xF0\x9D\x84\x9E h\xC3\xA9llo");
-  EXPECT_EQ(Bytes(Column(r, 3), 3), "abc");
-  EXPECT_EQ(Bytes(Column(r, 4), 1), "");
-  EXPECT_EQ(Bytes(Column(r, 4), 2), std::string("\x00\xff", 2));
-  EXPECT_EQ(Bytes(Column(r, 4), 3), "xyz");
-  EXPECT_TRUE(Value<__int128>(Column(r, 5), 1) == -__int128{999999999999999});
-  EXPECT_TRUE(Value<__int128>(Column(r, 5), 2) == __int128{999999999999999});
-  EXPECT_TRUE(Value<__int128>(Column(r, 5), 3) == 12345);
-  EXPECT_TRUE(Value<__int128>(Column(r, 6), 1) == -999999999999999999);
-  EXPECT_TRUE(Value<__int128>(Column(r, 6), 2) == 999999999999999999);
-  EXPECT_TRUE(Value<__int128>(Column(r, 6), 3) == 7);
-  EXPECT_EQ(Value<double>(Column(r, 7), 1), -1.5);
-  EXPECT_EQ(Value<double>(Column(r, 7), 2), 9007199254740992.0);
-  EXPECT_EQ(Value<double>(Column(r, 7), 3), 42.0);
-  EXPECT_EQ(Value<int32_t>(Column(r, 8), 1), -719162);
-  EXPECT_EQ(Value<int32_t>(Column(r, 8), 2), 2932896);
-  EXPECT_EQ(Value<int32_t>(Column(r, 8), 3), 19782);
-  EXPECT_EQ(Value<int64_t>(Column(r, 9), 1), -719162LL * 86400 * kUs);
-  EXPECT_EQ(Value<int64_t>(Column(r, 9), 2), 2932897LL * 86400 * kUs - 1);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 1), INT64_MIN);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 2), INT64_MAX);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 3), 42);
+  EXPECT_FALSE(BoolValue(Column(r, 1), 1));
+  EXPECT_TRUE(BoolValue(Column(r, 1), 2));
+  EXPECT_TRUE(BoolValue(Column(r, 1), 3));
+  EXPECT_EQ(At<double>(Column(r, 2), 1), -DBL_MAX);
+  EXPECT_EQ(At<double>(Column(r, 2), 2), DBL_MAX);
+  EXPECT_EQ(At<double>(Column(r, 2), 3), 3.25);
+  EXPECT_EQ(StringValue(Column(r, 3), 1), "");
+  EXPECT_EQ(StringValue(Column(r, 3), 2), "\xF0\x9D\x84\x9E h\xC3\xA9llo");
+  EXPECT_EQ(StringValue(Column(r, 3), 3), "abc");
+  EXPECT_EQ(StringValue(Column(r, 4), 1), "");
+  EXPECT_EQ(StringValue(Column(r, 4), 2), std::string("\x00\xff", 2));
+  EXPECT_EQ(StringValue(Column(r, 4), 3), "xyz");
+  EXPECT_TRUE(At<__int128>(Column(r, 5), 1) == -__int128{999999999999999});
+  EXPECT_TRUE(At<__int128>(Column(r, 5), 2) == __int128{999999999999999});
+  EXPECT_TRUE(At<__int128>(Column(r, 5), 3) == 12345);
+  EXPECT_TRUE(At<__int128>(Column(r, 6), 1) == -999999999999999999);
+  EXPECT_TRUE(At<__int128>(Column(r, 6), 2) == 999999999999999999);
+  EXPECT_TRUE(At<__int128>(Column(r, 6), 3) == 7);
+  EXPECT_EQ(At<double>(Column(r, 7), 1), -1.5);
+  EXPECT_EQ(At<double>(Column(r, 7), 2), 9007199254740992.0);
+  EXPECT_EQ(At<double>(Column(r, 7), 3), 42.0);
+  EXPECT_EQ(At<int32_t>(Column(r, 8), 1), -719162);
+  EXPECT_EQ(At<int32_t>(Column(r, 8), 2), 2932896);
+  EXPECT_EQ(At<int32_t>(Column(r, 8), 3), 19782);
+  EXPECT_EQ(At<int64_t>(Column(r, 9), 1), -719162LL * 86400 * kUs);
+  EXPECT_EQ(At<int64_t>(Column(r, 9), 2), 2932897LL * 86400 * kUs - 1);
   // 2024-01-02T03:04:05.5+01:00 = 2024-01-02 02:04:05.5 UTC
-  EXPECT_EQ(Value<int64_t>(Column(r, 9), 3),
+  EXPECT_EQ(At<int64_t>(Column(r, 9), 3),
             (19724LL * 86400 + 2 * 3600 + 4 * 60 + 5) * kUs + 500000);
-  EXPECT_EQ(Value<int64_t>(Column(r, 10), 1), 0);
-  EXPECT_EQ(Value<int64_t>(Column(r, 10), 2), 86400 * kUs - 1);
-  EXPECT_EQ(Value<int64_t>(Column(r, 10), 3), (12 * 3600 + 34 * 60 + 56) * kUs + 500000);
-  EXPECT_EQ(Value<int64_t>(Column(r, 11), 1), 0);
-  EXPECT_EQ(Value<int64_t>(Column(r, 11), 2), 19723LL * 86400 * kUs);
-  EXPECT_EQ(Bytes(Column(r, 12), 2), "{\"a\": [1, 2]}");
+  EXPECT_EQ(At<int64_t>(Column(r, 10), 1), 0);
+  EXPECT_EQ(At<int64_t>(Column(r, 10), 2), 86400 * kUs - 1);
+  EXPECT_EQ(At<int64_t>(Column(r, 10), 3), (12 * 3600 + 34 * 60 + 56) * kUs + 500000);
+  EXPECT_EQ(At<int64_t>(Column(r, 11), 1), 0);
+  EXPECT_EQ(At<int64_t>(Column(r, 11), 2), 19723LL * 86400 * kUs);
+  EXPECT_EQ(StringValue(Column(r, 12), 2), "{\"a\": [1, 2]}");
 }
 
 TEST_F(SqliteTypesTest, TemporalFromNumbers) {
@@ -109,15 +109,15 @@ TEST_F(SqliteTypesTest, TemporalFromNumbers) {
   QueryResult r = Query(*conn_, "SELECT * FROM t ORDER BY rowid");
   ASSERT_EQ(r.num_rows(), 2);
   for (int row = 0; row < 2; ++row) {
-    EXPECT_EQ(Value<int32_t>(Column(r, 0), row), 19782);
-    EXPECT_EQ(Value<int64_t>(Column(r, 2), row), 3661 * kUs);
+    EXPECT_EQ(At<int32_t>(Column(r, 0), row), 19782);
+    EXPECT_EQ(At<int64_t>(Column(r, 2), row), 3661 * kUs);
   }
-  EXPECT_EQ(Value<int64_t>(Column(r, 1), 0), (19782LL * 86400 + 36001) * kUs);
-  EXPECT_EQ(Value<int64_t>(Column(r, 1), 1), (19782LL * 86400 + 36001) * kUs + 250000);
+  EXPECT_EQ(At<int64_t>(Column(r, 1), 0), (19782LL * 86400 + 36001) * kUs);
+  EXPECT_EQ(At<int64_t>(Column(r, 1), 1), (19782LL * 86400 + 36001) * kUs + 250000);
 
   // A time of day in a DATE column would be lost: refused.
   Execute(*conn_, "INSERT INTO t VALUES (unixepoch('2024-02-29 00:00:01'), NULL, NULL)");
-  DbError e = CatchDbError([&] { Query(*conn_, "SELECT d FROM t ORDER BY rowid"); });
+  DbError e = Catch([&] { Query(*conn_, "SELECT d FROM t ORDER BY rowid"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'd' (DATE) row index 2"), std::string::npos) << e.what();
 }
@@ -126,32 +126,32 @@ TEST_F(SqliteTypesTest, MismatchedValuesConvertOrFailNamingColumnAndRow) {
   Execute(*conn_, "CREATE TABLE t (i INTEGER, r REAL, n NUMERIC, d DECIMAL(5,2), dt DATE, b BOOL)");
   // INTEGER affinity turns '12' into 12 but keeps 'abc' and 1.5 as they are.
   Execute(*conn_, "INSERT INTO t (i) VALUES ('12'), ('abc')");
-  DbError e = CatchDbError([&] { Query(*conn_, "SELECT i FROM t ORDER BY rowid"); });
+  DbError e = Catch([&] { Query(*conn_, "SELECT i FROM t ORDER BY rowid"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'i' (INTEGER) row index 1"), std::string::npos) << e.what();
   EXPECT_NE(e.message().find("'abc'"), std::string::npos) << e.what();
   Execute(*conn_, "DELETE FROM t");
   Execute(*conn_, "INSERT INTO t (i) VALUES (1.5)");
-  EXPECT_EQ(CatchDbError([&] { Query(*conn_, "SELECT i FROM t"); }).kind(),
+  EXPECT_EQ(Catch([&] { Query(*conn_, "SELECT i FROM t"); }).kind(),
             ErrorKind::kDataConversion);
   Execute(*conn_, "DELETE FROM t");
 
   // NUMERIC: a double must hold the value exactly.
   Execute(*conn_, "INSERT INTO t (n) VALUES (9007199254740993)");
-  e = CatchDbError([&] { Query(*conn_, "SELECT n FROM t"); });
+  e = Catch([&] { Query(*conn_, "SELECT n FROM t"); });
   EXPECT_NE(e.message().find("column 'n' (NUMERIC) row index 0"), std::string::npos) << e.what();
   Execute(*conn_, "DELETE FROM t");
   Execute(*conn_, "INSERT INTO t (d) VALUES (999.994), ('1234.5')");
-  e = CatchDbError([&] { Query(*conn_, "SELECT d FROM t ORDER BY rowid"); });
+  e = Catch([&] { Query(*conn_, "SELECT d FROM t ORDER BY rowid"); });
   EXPECT_NE(e.message().find("column 'd' (DECIMAL(5,2)) row index 1"), std::string::npos)
       << e.what();
   Execute(*conn_, "DELETE FROM t");
   Execute(*conn_, "INSERT INTO t (dt, b) VALUES ('2024-01-01', 'true'), ('yesterday', 0)");
-  e = CatchDbError([&] { Query(*conn_, "SELECT dt FROM t ORDER BY rowid"); });
+  e = Catch([&] { Query(*conn_, "SELECT dt FROM t ORDER BY rowid"); });
   EXPECT_NE(e.message().find("column 'dt' (DATE) row index 1"), std::string::npos) << e.what();
   QueryResult r = Query(*conn_, "SELECT b FROM t ORDER BY rowid");
-  EXPECT_TRUE(Bool(Column(r, 0), 0));
-  EXPECT_FALSE(Bool(Column(r, 0), 1));
+  EXPECT_TRUE(BoolValue(Column(r, 0), 0));
+  EXPECT_FALSE(BoolValue(Column(r, 0), 1));
 }
 
 TEST_F(SqliteTypesTest, ExpressionColumnsTakeTheFirstNonNullStorageClass) {
@@ -160,8 +160,8 @@ TEST_F(SqliteTypesTest, ExpressionColumnsTakeTheFirstNonNullStorageClass) {
                         "(SELECT count(*) FROM sqlite_schema) AS c");
   const char* formats[] = {"l", "g", "U", "Z", "n", "l"};
   for (size_t c = 0; c < 6; ++c) EXPECT_EQ(Format(r, c), formats[c]) << c;
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 0), 2);
-  EXPECT_EQ(Bytes(Column(r, 3), 0), std::string("\x00\xff", 2));
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 0), 2);
+  EXPECT_EQ(StringValue(Column(r, 3), 0), std::string("\x00\xff", 2));
   EXPECT_EQ(Column(r, 4).length, 1);
   EXPECT_EQ(Column(r, 4).null_count, 1);
   EXPECT_TRUE(r.schema[0].metadata.empty());
@@ -171,18 +171,18 @@ TEST_F(SqliteTypesTest, ExpressionColumnsTakeTheFirstNonNullStorageClass) {
   EXPECT_EQ(Format(r, 0), "g");
   EXPECT_TRUE(IsNull(Column(r, 0), 0));
   EXPECT_TRUE(IsNull(Column(r, 0), 1));
-  EXPECT_EQ(Value<double>(Column(r, 0), 2), 1.5);
-  EXPECT_EQ(Value<double>(Column(r, 0), 3), 2.0);
-  EXPECT_EQ(Value<double>(Column(r, 0), 4), 25.0);
+  EXPECT_EQ(At<double>(Column(r, 0), 2), 1.5);
+  EXPECT_EQ(At<double>(Column(r, 0), 3), 2.0);
+  EXPECT_EQ(At<double>(Column(r, 0), 4), 25.0);
   r = Query(*conn_, "SELECT column1 AS v FROM (VALUES ('a'), (5), (2.5))");
   EXPECT_EQ(Format(r, 0), "U");
-  EXPECT_EQ(Bytes(Column(r, 0), 1), "5");
-  EXPECT_EQ(Bytes(Column(r, 0), 2), "2.5");
+  EXPECT_EQ(StringValue(Column(r, 0), 1), "5");
+  EXPECT_EQ(StringValue(Column(r, 0), 2), "2.5");
   r = Query(*conn_, "SELECT column1 AS v FROM (VALUES (1), ('12'), ('3.0'))");
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 1), 12);
-  EXPECT_EQ(Value<int64_t>(Column(r, 0), 2), 3);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 1), 12);
+  EXPECT_EQ(At<int64_t>(Column(r, 0), 2), 3);
   DbError e =
-      CatchDbError([&] { Query(*conn_, "SELECT column1 AS v FROM (VALUES (1), (x'01'))"); });
+      Catch([&] { Query(*conn_, "SELECT column1 AS v FROM (VALUES (1), (x'01'))"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'v' row index 1"), std::string::npos) << e.what();
 }
@@ -190,7 +190,7 @@ TEST_F(SqliteTypesTest, ExpressionColumnsTakeTheFirstNonNullStorageClass) {
 TEST_F(SqliteTypesTest, InvalidUtf8NamesTheColumn) {
   Execute(*conn_, "CREATE TABLE t (id INTEGER, name TEXT)");
   Execute(*conn_, "INSERT INTO t VALUES (1, 'ok'), (2, CAST(x'C328' AS TEXT))");
-  DbError e = CatchDbError([&] { Query(*conn_, "SELECT id, name FROM t ORDER BY id"); });
+  DbError e = Catch([&] { Query(*conn_, "SELECT id, name FROM t ORDER BY id"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'name'"), std::string::npos) << e.what();
   EXPECT_NE(e.message().find("UTF-8"), std::string::npos) << e.what();
@@ -198,12 +198,12 @@ TEST_F(SqliteTypesTest, InvalidUtf8NamesTheColumn) {
   // Two values that are each invalid but valid when concatenated (text is checked per
   // batch, over the whole data buffer first): the first one is named.
   Execute(*conn_, "INSERT INTO t VALUES (3, CAST(x'61C3' AS TEXT)), (4, CAST(x'A9' AS TEXT))");
-  e = CatchDbError([&] { Query(*conn_, "SELECT id, name FROM t WHERE id >= 3 ORDER BY id"); });
+  e = Catch([&] { Query(*conn_, "SELECT id, name FROM t WHERE id >= 3 ORDER BY id"); });
   EXPECT_EQ(e.kind(), ErrorKind::kDataConversion);
   EXPECT_NE(e.message().find("column 'name' (TEXT) row index 0"), std::string::npos) << e.what();
   // The bytes stay reachable as a blob, and the connection is fine.
   QueryResult r = Query(*conn_, "SELECT CAST(name AS BLOB) FROM t WHERE id = 2");
-  EXPECT_EQ(Bytes(Column(r, 0), 0), "\xC3\x28");
+  EXPECT_EQ(StringValue(Column(r, 0), 0), "\xC3\x28");
 }
 
 }  // namespace

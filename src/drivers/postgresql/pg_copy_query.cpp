@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "drivers/postgresql/pg_copy.hpp"
+#include "drivers/postgresql/pg_delivery.hpp"
 #include "drivers/postgresql/pg_error.hpp"
 #include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_params.hpp"
@@ -130,15 +131,11 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
   }
   first.reset();
   std::exception_ptr stop_error;
-  // A stream with interval columns announces its schema with the first batch, whose values
-  // fix their type (pg_interval.hpp); any other, at once.
-  IntervalColumns intervals(sink != nullptr ? decoder.plans() : std::vector<ColumnPlan>{});
-  if (sink != nullptr && !intervals.any()) {
-    try {
-      co_await sink->OnSchema(SchemaOf(decoder.plans()));
-    } catch (...) {
-      stop_error = std::current_exception();
-    }
+  BatchDelivery delivery(decoder.plans(), sink, out);
+  try {
+    co_await delivery.Start();
+  } catch (...) {
+    stop_error = std::current_exception();
   }
 
   // The rows: one CopyData message each, decoded straight into the builders. When libpq
@@ -151,38 +148,19 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
     n = PQgetCopyData(conn_, &row, 1);
     if (n > 0) {
       consumed = false;
-      RecordBatch batch;
-      bool full = false;
       try {
         decoder.Feed(row, n);
-        // Invalid text surfaces here: TakeBatch checks a batch's text in one pass.
-        full = decoder.batch_full();
-        if (full) batch = decoder.TakeBatch();
+        // Invalid text surfaces in TakeBatch, which checks a batch's text in one pass.
+        if (decoder.batch_full()) {
+          RecordBatch batch = decoder.TakeBatch();
+          const int64_t first_row = decoder.total_rows() - batch.num_rows();
+          stopped = !co_await delivery.Deliver(std::move(batch), first_row);
+        }
       } catch (...) {
         stop_error = std::current_exception();
       }
       PQfreemem(row);
-      if (stop_error) break;
-      if (!full) continue;
-      if (sink == nullptr) {
-        out->push_back(std::move(batch));
-        continue;
-      }
-      bool more = true;
-      try {
-        if (auto schema = intervals.ForStream(&batch, decoder.total_rows() - batch.num_rows())) {
-          co_await sink->OnSchema(std::move(*schema));
-        }
-        // Awaited before reading on: the backpressure.
-        more = co_await sink->OnBatch(std::move(batch));
-      } catch (...) {
-        stop_error = std::current_exception();
-      }
-      if (stop_error) break;
-      if (!more) {
-        stopped = true;
-        break;
-      }
+      if (stop_error || stopped) break;
       continue;
     }
     if (n == 0) {
@@ -210,20 +188,10 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
     throw DbError(ErrorKind::kInternal, "binary COPY data from " + endpoint_ +
                                             " ended without its trailer");
   }
-  if (decoder.pending_rows() > 0) {
-    RecordBatch batch = decoder.TakeBatch();
-    if (sink == nullptr) {
-      out->push_back(std::move(batch));
-    } else {
-      if (auto schema = intervals.ForStream(&batch, decoder.total_rows() - batch.num_rows())) {
-        co_await sink->OnSchema(std::move(*schema));
-      }
-      bool more = co_await sink->OnBatch(std::move(batch));
-      (void)more;  // the last one anyway
-    }
-  } else if (sink != nullptr) {
-    if (auto schema = intervals.ForStream(nullptr, 0)) co_await sink->OnSchema(std::move(*schema));
-  }
+  const int64_t first_row = decoder.total_rows() - decoder.pending_rows();
+  RecordBatch last;
+  if (decoder.pending_rows() > 0) last = decoder.TakeBatch();
+  co_await delivery.Finish(std::move(last), first_row);
   co_return CopyOutcome::kDone;
 }
 

@@ -229,8 +229,15 @@ void ReserveData(const PGresult* result, int column, int begin, int end,
   builder.ReserveData(total);
 }
 
-void ReadColumn(const PGresult* result, int column, const ColumnPlan& plan, int begin, int end,
-                ArrayBuilder& builder) {
+// A value of column `column` in rows [begin, end) that failed to decode: its row and why.
+struct ColumnFailure {
+  int row;
+  DecodeError error;
+};
+
+std::optional<ColumnFailure> ReadColumn(const PGresult* result, int column,
+                                        const ColumnPlan& plan, int begin, int end,
+                                        ArrayBuilder& builder) {
   if (plan.decode == Decode::kText || plan.decode == Decode::kBytes) {
     ReserveData(result, column, begin, end, As<VarBinaryBuilder>(builder));
   }
@@ -245,8 +252,9 @@ void ReadColumn(const PGresult* result, int column, const ColumnPlan& plan, int 
       decode(plan, PQgetvalue(result, row, column), PQgetlength(result, row, column), builder);
     }
   } catch (const DecodeError& e) {
-    throw ConversionError(plan, row, e);
+    return ColumnFailure{row, e};
   }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -395,10 +403,18 @@ std::vector<RecordBatch> ReadBatches(const PGresult* result, const std::vector<C
   for (int begin = 0; begin < rows; begin += batch_rows) {
     int end = std::min(rows, begin + batch_rows);
     builder.Reserve(end - begin);
-    // Column by column: each column's decoder and builder stay hot in cache.
+    // Column by column: each column's decoder and builder stay hot in cache. A value that
+    // fails is reported as the row-by-row paths report it: the earliest row, and in it the
+    // leftmost column, so the columns after a failure are read only up to its row.
+    std::optional<DbError> failure;
+    int limit = end;
     for (int c = 0; c < columns; ++c) {
-      ReadColumn(result, c, plans[c], begin, end, builder.column(c));
+      if (auto failed = ReadColumn(result, c, plans[c], begin, limit, builder.column(c))) {
+        failure = ConversionError(plans[c], failed->row, failed->error);
+        limit = failed->row;
+      }
     }
+    if (failure) throw std::move(*failure);
     for (int row = begin; row < end; ++row) builder.EndRow();
     batches.push_back(builder.Finish());
   }

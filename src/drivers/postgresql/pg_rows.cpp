@@ -7,6 +7,7 @@
 
 #include "drivers/postgresql/pg_connection.hpp"
 #include "drivers/postgresql/pg_copy.hpp"
+#include "drivers/postgresql/pg_delivery.hpp"
 #include "drivers/postgresql/pg_error.hpp"
 #include "drivers/postgresql/pg_interval.hpp"
 #include "drivers/postgresql/pg_params.hpp"
@@ -160,15 +161,11 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     const std::vector<ColumnPlan>& plans, CancelGuard& guard, bool in_transaction,
     int64_t batch_rows, BatchSink* sink, std::vector<RecordBatch>* out) {
   std::exception_ptr stop_error;
-  // A stream with interval columns announces its schema with the first batch, whose values
-  // fix their type (pg_interval.hpp); any other, at once.
-  IntervalColumns intervals(sink != nullptr ? plans : std::vector<ColumnPlan>{});
-  if (sink != nullptr && !intervals.any()) {
-    try {
-      co_await sink->OnSchema(SchemaOf(plans));
-    } catch (...) {
-      stop_error = std::current_exception();
-    }
+  BatchDelivery delivery(plans, sink, out);
+  try {
+    co_await delivery.Start();
+  } catch (...) {
+    stop_error = std::current_exception();
   }
   if (stop_error) {
     co_await AbandonRows(guard, in_transaction);
@@ -205,7 +202,6 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
         checked = true;
       }
       int c = 0;
-      RecordBatch batch;
       try {
         for (; c < columns; ++c) {
           // Only an empty value can be a null: one call less per value than asking first.
@@ -218,35 +214,17 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
         }
         batches.EndRow();
         const int64_t rows = batches.pending_rows();
-        const bool full = batches.batch_full() ||
-                          (rows % kBytesCheckRows == 0 && batches.memory_bytes() >= kBatchBytes);
-        if (!full) continue;
-        batch = batches.TakeBatch();
+        if (batches.batch_full() ||
+            (rows % kBytesCheckRows == 0 && batches.memory_bytes() >= kBatchBytes)) {
+          RecordBatch batch = batches.TakeBatch();
+          stopped = !co_await delivery.Deliver(std::move(batch), batches.total_rows() - rows);
+        }
       } catch (const DecodeError& e) {
         stop_error = std::make_exception_ptr(batches.Failure(static_cast<size_t>(c), e));
       } catch (...) {
         stop_error = std::current_exception();
       }
-      if (stop_error) break;
-      if (sink == nullptr) {
-        out->push_back(std::move(batch));
-        continue;
-      }
-      const int64_t row_index = batches.total_rows();
-      bool more = true;
-      try {
-        if (auto schema = intervals.ForStream(&batch, row_index - batch.num_rows())) {
-          co_await sink->OnSchema(std::move(*schema));
-        }
-        more = co_await sink->OnBatch(std::move(batch));  // the backpressure
-      } catch (...) {
-        stop_error = std::current_exception();
-      }
-      if (stop_error) break;
-      if (!more) {
-        stopped = true;
-        break;
-      }
+      if (stop_error || stopped) break;
       continue;
     }
     if (status == PGRES_TUPLES_OK) continue;  // the end of the rows; null follows
@@ -267,20 +245,10 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
     if (stop_error) std::rethrow_exception(stop_error);
     co_return CopyOutcome::kStopped;
   }
-  if (batches.pending_rows() > 0) {
-    RecordBatch batch = batches.TakeBatch();
-    if (sink == nullptr) {
-      out->push_back(std::move(batch));
-    } else {
-      if (auto schema = intervals.ForStream(&batch, batches.total_rows() - batch.num_rows())) {
-        co_await sink->OnSchema(std::move(*schema));
-      }
-      bool more = co_await sink->OnBatch(std::move(batch));
-      (void)more;  // the last one anyway
-    }
-  } else if (sink != nullptr) {
-    if (auto schema = intervals.ForStream(nullptr, 0)) co_await sink->OnSchema(std::move(*schema));
-  }
+  const int64_t first_row = batches.total_rows() - batches.pending_rows();
+  RecordBatch last;
+  if (batches.pending_rows() > 0) last = batches.TakeBatch();
+  co_await delivery.Finish(std::move(last), first_row);
   co_return CopyOutcome::kDone;
 }
 
