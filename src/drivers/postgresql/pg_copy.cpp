@@ -24,6 +24,30 @@ bool IsWordChar(char c) {
          static_cast<unsigned char>(c) >= 0x80;
 }
 
+// Just past the comment starting at `i` ("-- ..." to the end of its line, or a block
+// comment, which nests in PostgreSQL); `i` itself when none starts there.
+size_t SkipComment(std::string_view sql, size_t i) {
+  const size_t n = sql.size();
+  if (sql.compare(i, 2, "--") == 0) {
+    while (i < n && sql[i] != '\n') ++i;
+    return i;
+  }
+  if (sql.compare(i, 2, "/*") != 0) return i;
+  int depth = 0;
+  do {
+    if (sql.compare(i, 2, "/*") == 0) {
+      ++depth;
+      i += 2;
+    } else if (sql.compare(i, 2, "*/") == 0) {
+      --depth;
+      i += 2;
+    } else {
+      ++i;
+    }
+  } while (depth > 0 && i < n);
+  return i;
+}
+
 }  // namespace
 
 std::string LeadingKeyword(std::string_view sql) {
@@ -33,22 +57,8 @@ std::string LeadingKeyword(std::string_view sql) {
     char c = sql[i];
     if (IsSpace(c) || c == '(') {
       ++i;
-    } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
-      while (i < n && sql[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
-      // Block comments nest in PostgreSQL.
-      int depth = 0;
-      do {
-        if (sql.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (sql.compare(i, 2, "*/") == 0) {
-          --depth;
-          i += 2;
-        } else {
-          ++i;
-        }
-      } while (depth > 0 && i < n);
+    } else if (size_t end = SkipComment(sql, i); end != i) {
+      i = end;
     } else {
       break;
     }
@@ -77,23 +87,8 @@ std::string_view TrimStatementEnd(std::string_view sql) {
       ++i;
       continue;
     }
-    if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
-      while (i < n && sql[i] != '\n') ++i;
-      continue;
-    }
-    if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
-      int depth = 0;
-      do {
-        if (sql.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (sql.compare(i, 2, "*/") == 0) {
-          --depth;
-          i += 2;
-        } else {
-          ++i;
-        }
-      } while (depth > 0 && i < n);
+    if (size_t after = SkipComment(sql, i); after != i) {
+      i = after;
       continue;
     }
     if (c == '\'') {
