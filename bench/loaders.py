@@ -27,7 +27,9 @@ ROW_BASED = {"psycopg", "asyncpg", "pandas"}
 
 # ------------------------------------------------------------------ loaders (run in the child)
 # Each setup(url_or_path, sql) imports what it needs (not timed) and returns the timed load().
-def dbpool(partitions: int = 1, param: bool = False) -> Callable[[str, str], Callable[[], Any]]:
+def dbpool(
+    partitions: int = 1, param: bool = False, options: dict[str, str] | None = None
+) -> Callable[[str, str], Callable[[], Any]]:
     def setup(url: str, sql: str) -> Callable[[], Any]:
         import asyncio
 
@@ -35,7 +37,9 @@ def dbpool(partitions: int = 1, param: bool = False) -> Callable[[str, str], Cal
 
         async def go() -> Any:
             async with DatabasePool() as pool:
-                await pool.create_pool("b", url=url, max_connections=max(partitions, 1))
+                await pool.create_pool(
+                    "b", url=url, max_connections=max(partitions, 1), **(options or {})
+                )
                 if partitions > 1:
                     return await pool.query(
                         "b", sql, partition_on="l_orderkey", partitions=partitions
@@ -278,6 +282,10 @@ PG: dict[str, tuple[Callable, str]] = {
     "db-pool": (dbpool(), "pool.query -> polars"),
     "db-pool p2": (dbpool(2), "pool.query(partition_on='l_orderkey', partitions=2)"),
     "db-pool $1 param": (dbpool(param=True), "same rows via WHERE l_orderkey >= $1 (db-pool only)"),
+    "db-pool rows": (
+        dbpool(options={"bulk_protocol": "rows"}),
+        "pool.query with bulk_protocol='rows' (single-row mode instead of COPY)",
+    ),
     "connectorx arrow": (connectorx("arrow"), "cx.read_sql(return_type='arrow') + pl.from_arrow"),
     "connectorx polars": (connectorx("polars"), "cx.read_sql(return_type='polars')"),
     "connectorx arrow p2": (connectorx("arrow", 2), "partition_on='l_orderkey', partition_num=2"),

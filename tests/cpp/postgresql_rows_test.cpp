@@ -7,6 +7,8 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <optional>
+#include <regex>
 #include <vector>
 
 #include "postgresql_test_util.hpp"
@@ -41,6 +43,72 @@ class PgRowsTest : public PgTest {
     return p;
   }
 };
+
+// An error's SQLSTATE and message, with the per-connection names of prepared statements
+// ("dbpool_<hex>_<n>") left out.
+std::string WithoutStatementNames(const DbError& e) {
+  return e.sqlstate() + " " +
+         std::regex_replace(e.message(), std::regex("dbpool_[0-9a-f]+_[0-9]+"), "dbpool_*");
+}
+
+TEST_F(PgRowsTest, BulkProtocolRowsReadsParameterlessQueriesAsRows) {
+  ConnectionConfig rows_config = config_;
+  rows_config.options["bulk_protocol"] = "rows";
+  auto rows = Connect(rows_config);
+  auto regular = Connect();
+  AsPg(*regular).SetCopyReads(CopyReads::kNever);
+  AdminSession admin;
+  ASSERT_TRUE(admin.ok());
+  auto last_statement = [&](Connection& conn) {
+    return admin.Scalar("SELECT query FROM pg_stat_activity WHERE pid = " +
+                        std::to_string(conn.ServerSessionId()));
+  };
+  const std::string big =
+      "SELECT g::int8 AS id, (g % 50)::numeric(15,2) AS qty, md5(g::text) AS note, "
+      "CASE WHEN g % 7 = 0 THEN NULL ELSE date '1993-01-01' + g % 2000 END AS day "
+      "FROM generate_series(1, 100000) g";
+  // Identical results (or errors) to the regular path, for what COPY takes and what it
+  // does not: no rows, no columns, several statements, a "$1" without its value.
+  for (const std::string& sql :
+       {big, big + " WHERE false", std::string("SELECT"), std::string("SELECT 1 AS a; SELECT 2 AS b"),
+        std::string("SELECT $1::int AS x"), std::string("VALUES (1, 'x'), (2, NULL)")}) {
+    std::optional<QueryResult> a;
+    std::optional<QueryResult> b;
+    std::string a_error;
+    std::string b_error;
+    try {
+      a = Query(*rows, sql);
+    } catch (const DbError& e) {
+      a_error = WithoutStatementNames(e);
+    }
+    try {
+      b = Query(*regular, sql);
+    } catch (const DbError& e) {
+      b_error = WithoutStatementNames(e);
+    }
+    EXPECT_EQ(a_error, b_error) << sql;
+    if (a && b) ExpectSameResult(*a, *b);
+    EXPECT_FALSE(rows->IsBroken()) << sql;
+  }
+  // The big read went to the server as itself, not wrapped in COPY; a default pool's does.
+  Query(*rows, big);
+  EXPECT_EQ(last_statement(*rows), big);
+  auto copy = Connect();
+  Query(*copy, big);
+  EXPECT_EQ(last_statement(*copy).rfind("COPY (", 0), 0u) << last_statement(*copy);
+  // Streams come in bounded batches.
+  CollectSink sink;
+  Stream(*rows, big, {}, sink, 1000);
+  EXPECT_EQ(sink.rows, 100000);
+  EXPECT_EQ(sink.max_rows, 1000);
+  EXPECT_EQ(last_statement(*rows), big);
+  ExpectClean(*rows);
+  // A value that is neither is refused before connecting, naming the option.
+  rows_config.options["bulk_protocol"] = "fast";
+  DbError e = Catch([&] { Connect(rows_config); });
+  EXPECT_EQ(e.kind(), ErrorKind::kConfig);
+  EXPECT_NE(e.message().find("options.bulk_protocol"), std::string::npos) << e.message();
+}
 
 TEST_F(PgRowsTest, ParameterizedReadsAreIdenticalToTheRegularPath) {
   auto conn = Connect();

@@ -41,6 +41,28 @@ async def test_stopping_early_leaves_the_connection_clean(pool, pg_url):
     assert df["x"].to_list() == [42]
 
 
+async def test_bulk_protocol_rows_gives_the_same_frames(pool, pg_url):
+    from db_pool import ConfigError
+
+    sep = "&" if "?" in pg_url else "?"
+    await pool.create_pool("copy", url=pg_url, max_connections=1)
+    await pool.create_pool("rows", url=pg_url + sep + "bulk_protocol=rows", max_connections=1)
+    sql = (
+        "SELECT g::bigint AS i, (g % 50)::numeric(15,2) AS q, md5(g::text) AS s,"
+        " CASE WHEN g % 7 = 0 THEN NULL ELSE DATE '1993-01-01' + g % 2000 END AS d"
+        " FROM generate_series(1, 200000) g"
+    )
+    copied = await pool.query("copy", sql)
+    rows = await pool.query("rows", sql)
+    assert rows.schema == copied.schema
+    assert rows.equals(copied)
+    streamed = [df async for df in pool.stream("rows", sql, batch_rows=50000)]
+    assert [df.height for df in streamed] == [50000] * 4
+    assert pl.concat(streamed).equals(copied)
+    with pytest.raises(ConfigError, match="bulk_protocol"):
+        await pool.create_pool("bad", url=pg_url + sep + "bulk_protocol=fast")
+
+
 async def test_stream_of_an_empty_result_gives_the_schema(lite):
     await lite.execute("lite", "CREATE TABLE e (a INTEGER, b TEXT)")
     frames = [df async for df in lite.stream("lite", "SELECT * FROM e")]

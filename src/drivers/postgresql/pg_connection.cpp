@@ -31,7 +31,8 @@ PgConnection::PgConnection(Runtime& runtime, PGconn* conn, std::string endpoint,
       cancel_handle_(PQgetCancel(conn), [](PGcancel* c) { if (c != nullptr) PQfreeCancel(c); }),
       socket_(runtime.executor()),
       statements_(options.statement_cache_size),
-      pooler_(std::move(options.pooler)) {
+      pooler_(std::move(options.pooler)),
+      bulk_protocol_(options.bulk_protocol) {
   // libpq prints NOTICE/WARNING messages to stderr by default; a library must not.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   // Asio watches a duplicate of libpq's socket, never libpq's own descriptor: when the

@@ -43,10 +43,18 @@ struct PoolerDetection {
 
 /// db-pool's own PostgreSQL connection options, taken out of ConnectionConfig::options
 /// before the rest goes to libpq.
+/// How a bulk read without parameters travels (options["bulk_protocol"]): as binary COPY
+/// (the default: the least client CPU, no allocation per row) or as the rows of an
+/// extended-protocol query read in single-row mode, which the server sends faster (see
+/// docs/performance.md) for more client CPU. Reads with parameters always take rows.
+enum class BulkProtocol { kCopy, kRows };
+
 struct SessionOptions {
   /// options["statement_cache_size"]: named prepared statements kept per connection;
   /// "0" = unnamed statements only (PgBouncer in transaction pooling mode).
   size_t statement_cache_size = kDefaultStatementCacheSize;
+  /// options["bulk_protocol"]: "copy" or "rows".
+  BulkProtocol bulk_protocol = BulkProtocol::kCopy;
   /// The pool's pooler detection (null: none, e.g. in tests of a lone connection).
   std::shared_ptr<PoolerDetection> pooler;
 
@@ -257,6 +265,7 @@ class PgConnection final : public Connection {
   /// next statement that prepares one).
   std::vector<std::string> pending_deallocate_;
   CopyReads copy_reads_ = CopyReads::kAuto;
+  BulkProtocol bulk_protocol_ = BulkProtocol::kCopy;
   /// SQL texts whose last result was small (rows), read through the regular path.
   std::unordered_map<std::string, int64_t> small_results_;
 };

@@ -20,6 +20,7 @@ bool PgConnection::WantsCopy(const std::string& sql, const Params& params, bool 
   if (copy_reads_ == CopyReads::kNever || !params.values.empty() || !params.names.empty()) {
     return false;
   }
+  if (bulk_protocol_ == BulkProtocol::kRows && copy_reads_ != CopyReads::kAlways) return false;
   if (!IsCopyCandidate(sql)) return false;
   if (streaming || copy_reads_ == CopyReads::kAlways) return true;
   return small_results_.empty() || small_results_.find(sql) == small_results_.end();
@@ -154,7 +155,9 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveCopy(
         if (decoder.batch_full()) {
           RecordBatch batch = decoder.TakeBatch();
           const int64_t first_row = decoder.total_rows() - batch.num_rows();
-          stopped = !co_await delivery.Deliver(std::move(batch), first_row);
+          // Named, not `!co_await ...`: g++ 12 miscompiles that form (see Query).
+          const bool more = co_await delivery.Deliver(std::move(batch), first_row);
+          stopped = !more;
         }
       } catch (...) {
         stop_error = std::current_exception();

@@ -148,7 +148,7 @@ ConnectParams ConnectParams::From(const ConnectionConfig& config) {
 }
 
 bool SessionOptions::IsSessionOption(const std::string& key) {
-  return key == "statement_cache_size";
+  return key == "statement_cache_size" || key == "bulk_protocol";
 }
 
 SessionOptions SessionOptions::From(const ConnectionConfig& config) {
@@ -169,6 +169,18 @@ SessionOptions SessionOptions::From(const ConnectionConfig& config) {
                         std::to_string(kMaxStatementCacheSize) + ", got '" + text + "'");
     }
     options.statement_cache_size = value;
+  }
+  it = config.options.find("bulk_protocol");
+  if (it != config.options.end()) {
+    if (it->second == "copy") {
+      options.bulk_protocol = BulkProtocol::kCopy;
+    } else if (it->second == "rows") {
+      options.bulk_protocol = BulkProtocol::kRows;
+    } else {
+      throw DbError(ErrorKind::kConfig,
+                    "options.bulk_protocol: expected 'copy' (binary COPY, the default) or "
+                    "'rows' (single-row mode), got '" + it->second + "'");
+    }
   }
   return options;
 }

@@ -24,9 +24,9 @@ constexpr int64_t kBytesCheckRows = 1024;
 
 bool PgConnection::WantsRows(const std::string& sql, const Params& params,
                              bool streaming) const {
-  if (copy_reads_ == CopyReads::kNever || params.values.empty() || !params.names.empty()) {
-    return false;
-  }
+  if (copy_reads_ == CopyReads::kNever || !params.names.empty()) return false;
+  // Without parameters, only when the pool asked for rows (else COPY took it, or refused).
+  if (params.values.empty() && bulk_protocol_ != BulkProtocol::kRows) return false;
   if (!IsCopyCandidate(sql)) return false;
   if (streaming || copy_reads_ == CopyReads::kAlways) return true;
   // A statement that gave a small result before takes the one-round-trip regular path.
@@ -96,7 +96,12 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::RowQuery(
       if (added) statements_.Erase(key, nullptr);  // not prepared
       throw;
     }
-    if (!description || PQnfields(description.get()) == 0) co_return CopyOutcome::kNotCopied;
+    // No columns, or a "$n" without its value: the regular path, which reports that as it
+    // always did.
+    if (!description || PQnfields(description.get()) == 0 ||
+        PQnparams(description.get()) != bound.count()) {
+      co_return CopyOutcome::kNotCopied;
+    }
     co_await LoadTypes(description.get());
     plans = PlansOf(description.get());
     // LoadTypes runs unnamed statements only: the cache (and `key`'s entry) is unchanged.
@@ -217,7 +222,9 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
         if (batches.batch_full() ||
             (rows % kBytesCheckRows == 0 && batches.memory_bytes() >= kBatchBytes)) {
           RecordBatch batch = batches.TakeBatch();
-          stopped = !co_await delivery.Deliver(std::move(batch), batches.total_rows() - rows);
+          // Named, not `!co_await ...`: g++ 12 miscompiles that form (see Query).
+          const bool more = co_await delivery.Deliver(std::move(batch), batches.total_rows() - rows);
+          stopped = !more;
         }
       } catch (const DecodeError& e) {
         stop_error = std::make_exception_ptr(batches.Failure(static_cast<size_t>(c), e));
