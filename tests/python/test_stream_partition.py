@@ -137,6 +137,30 @@ async def test_sqlite_stream_reads_batch_by_batch_in_bounded_memory(lite):
     assert peak - start < 30, f"RSS grew {peak - start:.0f} MB while streaming"
 
 
+@pytest.mark.parametrize("protocol", ["copy", "rows"])
+async def test_ten_million_row_stream_stays_in_bounded_memory(pool, pg_url, protocol):
+    # 10M rows are about 300 MB as one frame; streamed, memory must stay near one batch,
+    # through COPY and through single-row mode alike.
+    sep = "&" if "?" in pg_url else "?"
+    await pool.create_pool("big", url=f"{pg_url}{sep}bulk_protocol={protocol}", max_connections=1)
+    await pool.query("big", "SELECT 1")  # connected: the baseline holds the connection
+    start = _rss_mb()
+    peak = start
+    batches, rows, total = 0, 0, 0
+    async for df in pool.stream(
+        "big", "SELECT g::int8 AS i, g::text AS s FROM generate_series(1, 10000000) g", batch_rows=100000
+    ):
+        batches += 1
+        rows += df.height
+        total += df["i"].sum()
+        assert df.height <= 100000
+        del df
+        peak = max(peak, _rss_mb())
+    assert rows == 10000000 and total == 10000000 * 10000001 // 2
+    assert batches == 100
+    assert peak - start < 60, f"RSS grew {peak - start:.0f} MB while streaming"
+
+
 async def test_sqlite_stream_stopped_early_releases_the_statement(pool, tmp_path):
     url = f"sqlite:///{tmp_path}/early.db"
     await pool.create_pool("one", url=url, min_connections=1, max_connections=1)
