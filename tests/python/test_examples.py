@@ -98,3 +98,12 @@ def test_pgbouncer_example(pgbouncer_pool2_url):
     out = _run("pgbouncer_usage.py", pgbouncer_pool2_url)
     assert "50 tasks done, 50 transactions committed" in out
     assert "dbpool_secret" not in out
+
+
+def test_bulk_reads_example_on_postgresql(pg_url):
+    out = _run("bulk_reads.py", pg_url)
+    assert "query (COPY): 300000 rows" in out
+    assert "same frame: True" in out and "same rows: True" in out
+    assert f"sum(id) = {sum(range(101, 300001))}" in out
+    assert "6 batches of at most 50000 rows" in out
+    assert "dbpool_secret" not in out
