@@ -41,14 +41,14 @@ struct PoolerDetection {
   std::string warning_source;  ///< the pool id, for the one warning
 };
 
-/// db-pool's own PostgreSQL connection options, taken out of ConnectionConfig::options
-/// before the rest goes to libpq.
 /// How a bulk read without parameters travels (options["bulk_protocol"]): as binary COPY
 /// (the default: the least client CPU, no allocation per row) or as the rows of an
 /// extended-protocol query read in single-row mode, which the server sends faster (see
 /// docs/performance.md) for more client CPU. Reads with parameters always take rows.
 enum class BulkProtocol { kCopy, kRows };
 
+/// db-pool's own PostgreSQL connection options, taken out of ConnectionConfig::options
+/// before the rest goes to libpq.
 struct SessionOptions {
   /// options["statement_cache_size"]: named prepared statements kept per connection;
   /// "0" = unnamed statements only (PgBouncer in transaction pooling mode).

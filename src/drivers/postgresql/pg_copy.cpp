@@ -153,8 +153,7 @@ std::string CopyStatement(std::string_view sql) {
 }
 
 CopyDecoder::CopyDecoder(std::vector<ColumnPlan> plans, int64_t batch_rows, int64_t batch_bytes)
-    : batches_(std::move(plans), batch_rows),
-      batch_bytes_(batch_bytes > 0 ? batch_bytes : kBatchBytes) {}
+    : batches_(std::move(plans), batch_rows, batch_bytes) {}
 
 void CopyDecoder::Malformed(const std::string& what) {
   throw DbError(ErrorKind::kInternal, "malformed binary COPY data from the server: " + what);
@@ -208,12 +207,8 @@ void CopyDecoder::Feed(const char* data, int32_t size) {
     }
     batches_.EndRow();
   }
-  pending_bytes_ += size;
 }
 
-RecordBatch CopyDecoder::TakeBatch() {
-  pending_bytes_ = 0;
-  return batches_.TakeBatch();
-}
+RecordBatch CopyDecoder::TakeBatch() { return batches_.TakeBatch(); }
 
 }  // namespace dbpool::pg

@@ -15,10 +15,6 @@
 
 namespace dbpool::pg {
 
-/// A batch also ends once about this many bytes of wire data went into it, so that rows of
-/// big values (documents, blobs) do not make 65536-row batches of gigabytes.
-inline constexpr int64_t kBatchBytes = int64_t{64} << 20;
-
 /// The first keyword of `sql` in upper case ("SELECT", "WITH"...), after whitespace,
 /// comments and opening parentheses; empty when there is none.
 std::string LeadingKeyword(std::string_view sql);
@@ -40,7 +36,7 @@ std::string CopyStatement(std::string_view sql);
 
 /// Decodes the CopyData messages of a binary COPY, one message at a time (the server sends
 /// the header with the first row, then one message per row, then the trailer), into batches
-/// of at most `batch_rows` rows (or about kBatchBytes of wire data).
+/// of at most `batch_rows` rows (or about `batch_bytes` of values, see ValueBatches).
 class CopyDecoder {
  public:
   CopyDecoder(std::vector<ColumnPlan> plans, int64_t batch_rows, int64_t batch_bytes = kBatchBytes);
@@ -50,7 +46,7 @@ class CopyDecoder {
   void Feed(const char* data, int32_t size);
 
   /// True when the current batch is full: call TakeBatch().
-  bool batch_full() const { return batches_.batch_full() || pending_bytes_ >= batch_bytes_; }
+  bool batch_full() const { return batches_.batch_full(); }
   /// Rows decoded since the last TakeBatch().
   int64_t pending_rows() const { return batches_.pending_rows(); }
   /// Rows decoded in total.
@@ -69,8 +65,6 @@ class CopyDecoder {
   [[noreturn]] static void Malformed(const std::string& what);
 
   ValueBatches batches_;
-  int64_t batch_bytes_;
-  int64_t pending_bytes_ = 0;
   bool header_read_ = false;
   bool ended_ = false;
 };

@@ -27,8 +27,12 @@ B& As(ArrayBuilder& builder) {
 
 constexpr const char* kInvalidUtf8 = "text is not valid UTF-8 (is client_encoding UTF8?)";
 
+// Text checked as UTF-8 here (kCheck) or by the caller afterwards (ValueBatches).
+template <bool kCheck>
 void AppendText(const char* data, int32_t size, ArrayBuilder& builder) {
-  if (!arrow::IsValidUtf8(data, static_cast<size_t>(size))) throw DecodeError(kInvalidUtf8);
+  if (kCheck && !arrow::IsValidUtf8(data, static_cast<size_t>(size))) {
+    throw DecodeError(kInvalidUtf8);
+  }
   As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
 }
 
@@ -91,31 +95,21 @@ void DecodeMoney(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder
   As<arrow::Decimal128Builder>(builder).Append(static_cast<__int128>(LoadI64(data)) * 100);
 }
 
+template <bool kCheck = true>
 void DecodeText(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
-  AppendText(data, size, builder);
+  AppendText<kCheck>(data, size, builder);
 }
 
 void DecodeBytes(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
   As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
 }
 
+template <bool kCheck = true>
 void DecodeVersionedText(const ColumnPlan&, const char* data, int32_t size,
                          ArrayBuilder& builder) {
   // jsonb_send / jsonpath_send prefix the text with format version 1.
   if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
-  AppendText(data + 1, size - 1, builder);
-}
-
-// The same two for ValueBatches, which checks a whole batch's text at once.
-void DecodeTextCheckedLater(const ColumnPlan&, const char* data, int32_t size,
-                            ArrayBuilder& builder) {
-  As<VarBinaryBuilder>(builder).Append(data, static_cast<size_t>(size));
-}
-
-void DecodeVersionedTextCheckedLater(const ColumnPlan&, const char* data, int32_t size,
-                                     ArrayBuilder& builder) {
-  if (size < 1 || data[0] != 1) throw DecodeError("unsupported jsonb/jsonpath wire version");
-  As<VarBinaryBuilder>(builder).Append(data + 1, static_cast<size_t>(size - 1));
+  AppendText<kCheck>(data + 1, size - 1, builder);
 }
 
 void DecodeDate(const ColumnPlan&, const char* data, int32_t size, ArrayBuilder& builder) {
@@ -272,9 +266,9 @@ ValueDecoder DecoderFor(const ColumnPlan& plan) {
     case Decode::kNumericDecimal: return &DecodeNumericDecimal;
     case Decode::kNumericText: return &DecodeNumericText;
     case Decode::kMoney: return &DecodeMoney;
-    case Decode::kText: return &DecodeText;
+    case Decode::kText: return &DecodeText<>;
     case Decode::kBytes: return &DecodeBytes;
-    case Decode::kVersionedText: return &DecodeVersionedText;
+    case Decode::kVersionedText: return &DecodeVersionedText<>;
     case Decode::kDate: return &DecodeDate;
     case Decode::kTime: return &DecodeTime;
     case Decode::kTimeTz: return &DecodeTimeTz;
@@ -292,20 +286,22 @@ ValueDecoder DecoderFor(const ColumnPlan& plan) {
   return &DecodeUnknown;
 }
 
-ValueBatches::ValueBatches(std::vector<ColumnPlan> plans, int64_t batch_rows)
+ValueBatches::ValueBatches(std::vector<ColumnPlan> plans, int64_t batch_rows,
+                           int64_t batch_bytes)
     : plans_(std::move(plans)),
       builder_(SchemaOf(plans_)),
-      batch_rows_(batch_rows > 0 ? batch_rows : kBatchRows) {
+      batch_rows_(batch_rows > 0 ? batch_rows : kBatchRows),
+      batch_bytes_(batch_bytes > 0 ? batch_bytes : kBatchBytes) {
   decoders_.reserve(plans_.size());
   columns_.reserve(plans_.size());
   for (size_t c = 0; c < plans_.size(); ++c) {
     const ColumnPlan& plan = plans_[c];
     columns_.push_back(&builder_.column(c));
     if (plan.decode == Decode::kText) {
-      decoders_.push_back(&DecodeTextCheckedLater);
+      decoders_.push_back(&DecodeText<false>);
       text_columns_.push_back(c);
     } else if (plan.decode == Decode::kVersionedText) {
-      decoders_.push_back(&DecodeVersionedTextCheckedLater);
+      decoders_.push_back(&DecodeVersionedText<false>);
       text_columns_.push_back(c);
     } else {
       decoders_.push_back(DecoderFor(plan));
@@ -354,6 +350,7 @@ RecordBatch ValueBatches::TakeBatch() {
     }
   }
   RecordBatch batch = builder_.Finish();
+  pending_bytes_ = 0;
   if (full) {
     builder_.Reserve(batch_rows_);
     for (size_t c = 0; c < columns_.size(); ++c) {

@@ -19,6 +19,10 @@ namespace dbpool::pg {
 /// consumer of a big result gets its first batch early.
 inline constexpr int kBatchRows = 65536;
 
+/// A batch read value by value also ends once about this many bytes of values went into it,
+/// so that rows of big values (documents, blobs) do not make 65536-row batches of gigabytes.
+inline constexpr int64_t kBatchBytes = int64_t{64} << 20;
+
 /// The schema that `plans` describe (one field per column).
 arrow::Schema SchemaOf(const std::vector<ColumnPlan>& plans);
 
@@ -39,12 +43,14 @@ using ValueDecoder = void (*)(const ColumnPlan& plan, const char* data, int32_t 
 ValueDecoder DecoderFor(const ColumnPlan& plan);
 
 /// The column builders of a result read value by value (COPY messages, single-row
-/// PGresults), in batches of at most `batch_rows` rows. Text is checked as UTF-8 once per
+/// PGresults), in batches of at most `batch_rows` rows or about `batch_bytes` bytes of
+/// values. Text is checked as UTF-8 once per
 /// batch (one ASCII pass over each column's data, value by value only past that) rather than
 /// value by value, with the same error, naming the same column and row.
 class ValueBatches {
  public:
-  ValueBatches(std::vector<ColumnPlan> plans, int64_t batch_rows);
+  ValueBatches(std::vector<ColumnPlan> plans, int64_t batch_rows,
+               int64_t batch_bytes = kBatchBytes);
 
   const std::vector<ColumnPlan>& plans() const { return plans_; }
   size_t num_columns() const { return plans_.size(); }
@@ -53,6 +59,7 @@ class ValueBatches {
   void AppendNull(size_t c) { columns_[c]->AppendNull(); }
   void Append(size_t c, const char* data, int32_t size) {
     decoders_[c](plans_[c], data, size, *columns_[c]);
+    pending_bytes_ += size;
   }
   void EndRow() {
     builder_.EndRow();
@@ -62,8 +69,8 @@ class ValueBatches {
   /// Rows since the last TakeBatch(), and in the whole result.
   int64_t pending_rows() const { return builder_.num_rows(); }
   int64_t total_rows() const { return total_rows_; }
-  bool batch_full() const { return pending_rows() >= batch_rows_; }
-  int64_t memory_bytes() const { return builder_.memory_bytes(); }
+  /// True when the current batch is full (rows or bytes): call TakeBatch().
+  bool batch_full() const { return pending_rows() >= batch_rows_ || pending_bytes_ >= batch_bytes_; }
 
   /// The error for column `column` of the current row, whose value threw `error`: a text
   /// value before it (earlier in the batch, or left of it in its row) that is not valid
@@ -84,6 +91,8 @@ class ValueBatches {
   std::vector<arrow::ArrayBuilder*> columns_;
   std::vector<size_t> text_columns_;  // checked per batch
   int64_t batch_rows_;
+  int64_t batch_bytes_;
+  int64_t pending_bytes_ = 0;
   int64_t total_rows_ = 0;
 };
 

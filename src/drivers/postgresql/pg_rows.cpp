@@ -15,13 +15,6 @@
 #include "drivers/postgresql/pg_results.hpp"
 
 namespace dbpool::pg {
-namespace {
-
-// Checking a batch's byte size walks every column: done every this many rows only.
-constexpr int64_t kBytesCheckRows = 1024;
-
-}  // namespace
-
 bool PgConnection::WantsRows(const std::string& sql, const Params& params,
                              bool streaming) const {
   if (copy_reads_ == CopyReads::kNever || !params.names.empty()) return false;
@@ -218,12 +211,11 @@ asio::awaitable<PgConnection::CopyOutcome> PgConnection::ReceiveRows(
           }
         }
         batches.EndRow();
-        const int64_t rows = batches.pending_rows();
-        if (batches.batch_full() ||
-            (rows % kBytesCheckRows == 0 && batches.memory_bytes() >= kBatchBytes)) {
+        if (batches.batch_full()) {
           RecordBatch batch = batches.TakeBatch();
+          const int64_t first_row = batches.total_rows() - batch.num_rows();
           // Named, not `!co_await ...`: g++ 12 miscompiles that form (see Query).
-          const bool more = co_await delivery.Deliver(std::move(batch), batches.total_rows() - rows);
+          const bool more = co_await delivery.Deliver(std::move(batch), first_row);
           stopped = !more;
         }
       } catch (const DecodeError& e) {
